@@ -1,0 +1,1 @@
+"""Neural vocoders (HiFi-GAN, WaveNet) and the audio code they share."""
