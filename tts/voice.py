@@ -1,0 +1,128 @@
+"""Voice directories: a JSON manifest plus one safetensors + JSON pair per model.
+
+Layout of a voice directory::
+
+    voice.json              manifest: name, language, audio config, symbol table, models present
+    text2mel.safetensors    text2mel.json
+    hifigan.safetensors     hifigan.json
+    wavenet.safetensors     wavenet.json
+
+Every model's JSON repeats the audio config it was trained with, and :func:`load_voice_models`
+checks each against the manifest so a vocoder trained on other features is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vocoders.audio import AudioConfig, check_compatible
+from vocoders.serialization import read_meta
+
+from tts.errors import VoiceError
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "voice.json"
+# Bumped when the layout changes incompatibly; loaders refuse newer formats.
+FORMAT_VERSION = 1
+MODEL_KINDS = ("text2mel", "hifigan", "wavenet")
+VOCODER_KINDS = ("hifigan", "wavenet")
+# The voice shipped inside the package, so synthesis works offline right after install.
+BUNDLED_VOICE_DIR = Path(__file__).parent / "voices" / "default"
+
+
+@dataclass
+class VoiceManifest:
+    """What a voice directory holds; serialised as ``voice.json``."""
+
+    name: str  # shown by ListVoices and in logs
+    language: str  # espeak-ng language code of the frontend, e.g. "en-us"
+    audio: AudioConfig  # the feature config every model of this voice must share
+    symbols: list[str]  # phoneme symbol table; ids are list positions
+    models: dict[str, str] = field(default_factory=dict)  # kind -> file stem inside the directory
+    description: str = ""  # free text: teacher, corpus, training
+    # False for randomly initialised voices made by tests: never presented to a user as a voice.
+    trained: bool = True
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["audio"] = self.audio.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "VoiceManifest":
+        d = dict(d)
+        version = d.get("format_version", FORMAT_VERSION)
+        if version > FORMAT_VERSION:
+            raise VoiceError(f"voice format {version} is newer than this ganspeech supports ({FORMAT_VERSION})")
+        d["audio"] = AudioConfig.from_dict(d["audio"])
+        return cls(**d)
+
+
+def read_manifest(voice_dir: str | Path) -> VoiceManifest:
+    voice_dir = Path(voice_dir)
+    path = voice_dir / MANIFEST_NAME
+    if not voice_dir.is_dir():
+        raise VoiceError(f"voice directory {voice_dir} does not exist")
+    if not path.is_file():
+        raise VoiceError(f"{voice_dir} is not a voice: it has no {MANIFEST_NAME}")
+    try:
+        return VoiceManifest.from_dict(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VoiceError(f"{path} is malformed: {exc}") from exc
+
+
+def write_manifest(voice_dir: str | Path, manifest: VoiceManifest) -> Path:
+    voice_dir = Path(voice_dir)
+    voice_dir.mkdir(parents=True, exist_ok=True)
+    path = voice_dir / MANIFEST_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)  # atomic: a crash mid-write never leaves a half manifest
+    return path
+
+
+def init_voice(
+    voice_dir: str | Path, name: str, language: str, audio: AudioConfig, symbols: list[str], trained: bool = True
+) -> VoiceManifest:
+    """Create the manifest of a new voice, or check an existing one agrees on audio and symbols."""
+    voice_dir = Path(voice_dir)
+    if (voice_dir / MANIFEST_NAME).is_file():
+        manifest = read_manifest(voice_dir)
+        check_compatible(manifest.audio, audio, f"voice {voice_dir} and the new model")
+        if list(manifest.symbols) != list(symbols):
+            raise VoiceError(f"voice {voice_dir} uses another symbol table than the new model")
+        if manifest.language != language:
+            raise VoiceError(f"voice {voice_dir} is {manifest.language!r}, the new model {language!r}")
+        return manifest
+    manifest = VoiceManifest(name=name, language=language, audio=audio, symbols=list(symbols), trained=trained)
+    write_manifest(voice_dir, manifest)
+    return manifest
+
+
+def register_model(voice_dir: str | Path, kind: str, stem: str | None = None) -> VoiceManifest:
+    """Record in the manifest that model ``kind`` is present (its files were written already)."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")
+    manifest = read_manifest(voice_dir)
+    stem = stem or kind
+    meta = read_meta(Path(voice_dir) / stem)
+    check_compatible(manifest.audio, AudioConfig.from_dict(meta["audio"]), f"voice and its {kind} model")
+    manifest.models[kind] = stem
+    write_manifest(voice_dir, manifest)
+    return manifest
+
+
+def resolve_voice_dir(voice: str | Path | None) -> Path:
+    """The directory of ``voice``; ``None`` or ``"default"`` means the bundled voice."""
+    if voice is None or str(voice) in ("", "default"):
+        if not (BUNDLED_VOICE_DIR / MANIFEST_NAME).is_file():
+            raise VoiceError("no bundled voice is installed; pass --voice DIR with a trained voice")
+        return BUNDLED_VOICE_DIR
+    return Path(voice)
