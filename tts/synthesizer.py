@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -62,6 +62,17 @@ class Timings:
         d["vocoder_rtf"] = self.vocoder_rtf
         d["x_real_time"] = 1.0 / self.rtf if self.rtf > 0 else float("inf")
         return d
+
+
+@dataclass
+class StreamChunk:
+    """One piece of streamed audio; the last chunk of a stream carries the final timings."""
+
+    audio: np.ndarray  # (T_chunk,) float32
+    sentence_index: int  # which sentence of the text this audio belongs to
+    elapsed_ms: float  # time since the request started when this chunk was ready
+    timings: Timings | None = None  # set on the last chunk only
+    sentences: list[str] = field(default_factory=list)  # set on the last chunk only
 
 
 @dataclass
@@ -246,3 +257,71 @@ def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:
         out.append(piece.astype(np.float32, copy=False))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
+
+
+    def synthesize_stream(
+        self,
+        text: str,
+        vocoder: str = "hifigan",
+        speaking_rate: float = 1.0,
+        seed: int = 0,
+        should_stop: Callable[[], bool] | None = None,
+        chunk_frames: int | None = None,
+    ) -> Iterator[StreamChunk]:
+        """Yield audio as soon as it is ready, sentence by sentence.
+
+        HiFi-GAN also splits each sentence into mel chunks of ``chunk_frames`` vocoded with
+        context overlap (:mod:`vocoders.streaming`), so the first audio leaves after a fraction of
+        the first sentence; the concatenation equals the whole-utterance output. Sentence pauses
+        are emitted as their own silent chunks so the stream adds up to :meth:`synthesize`'s audio.
+        """
+        self.check_vocoder(vocoder)
+        t0 = time.perf_counter()
+        timings = Timings(sample_rate=self.sample_rate, vocoder=vocoder)
+        utterances = self.analyze(text)
+        t1 = time.perf_counter()
+        timings.frontend_ms = (t1 - t0) * MS_PER_S
+        pause = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), dtype=np.float32)
+        n_samples = 0
+        for i, utt in enumerate(utterances):
+            if should_stop is not None and should_stop():
+                return
+            ta = time.perf_counter()
+            mel = self.text_to_mel(utt, speaking_rate)
+            tb = time.perf_counter()
+            timings.text2mel_ms += (tb - ta) * MS_PER_S
+            if i:
+                n_samples += len(pause)
+                yield StreamChunk(pause, i, (time.perf_counter() - t0) * MS_PER_S)
+            for piece in self._vocode_pieces(mel, vocoder, seed, should_stop, chunk_frames):
+                tc = time.perf_counter()
+                timings.vocoder_ms += (tc - tb) * MS_PER_S
+                n_samples += len(piece)
+                yield StreamChunk(piece, i, (tc - t0) * MS_PER_S)
+                tb = time.perf_counter()
+        timings.total_ms = (time.perf_counter() - t0) * MS_PER_S
+        timings.audio_seconds = n_samples / self.sample_rate
+        yield StreamChunk(
+            np.zeros(0, dtype=np.float32),
+            len(utterances) - 1,
+            timings.total_ms,
+            timings=timings,
+            sentences=[u.text for u in utterances],
+        )
+
+    def _vocode_pieces(
+        self,
+        mel: torch.Tensor,
+        vocoder: str,
+        seed: int,
+        should_stop: Callable[[], bool] | None,
+        chunk_frames: int | None,
+    ) -> Iterator[np.ndarray]:
+        if vocoder != "hifigan" or not chunk_frames:
+            yield self.vocode([mel], vocoder, seed=seed, should_stop=should_stop)[0]
+            return
+        from vocoders.streaming import stream_vocode
+
+        with torch.inference_mode():
+            for piece in stream_vocode(self.vocoder_models["hifigan"], mel, chunk_frames=chunk_frames):
+                yield piece.reshape(-1).numpy()
