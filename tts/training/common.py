@@ -1,0 +1,53 @@
+"""What every recipe shares: the run context and exporting a model into a voice directory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tts.voice import init_voice, register_model
+from vocoders.audio import AudioConfig
+from vocoders.serialization import save_model
+
+from tts.training.loop import DistInfo, LoopConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """Where a recipe reads, writes and runs."""
+
+    data_dir: Path  # LJSpeech-format corpus
+    voice_dir: Path  # where inference weights are exported (manifest updated)
+    run_dir: Path  # training state: checkpoint.pt, metrics.jsonl, samples/
+    audio: AudioConfig  # feature config of the voice
+    language: str  # espeak-ng language of the frontend
+    loop: LoopConfig
+    device: torch.device
+    dist: DistInfo
+    voice_name: str = "voice"
+    amp: bool = False  # bf16 autocast; only on CUDA
+    half_weights: bool = False  # store exported inference weights as float16
+    init_from: Path | None = None  # voice directory whose weights initialise the model
+
+
+def export_model(
+    ctx: RunContext,
+    module: torch.nn.Module,
+    kind: str,
+    config: Any,
+    symbols: list[str],
+    step: int,
+    training_note: dict[str, Any],
+) -> None:
+    """Write ``module`` as ``kind`` into the voice directory and record it in the manifest."""
+    init_voice(ctx.voice_dir, ctx.voice_name, ctx.language, ctx.audio, symbols)
+    extra = {"step": step, "training": training_note}
+    save_model(ctx.voice_dir / kind, module, kind, config, ctx.audio, extra=extra, half=ctx.half_weights)
+    register_model(ctx.voice_dir, kind)
+    logger.info("exported %s at step %d to %s", kind, step, ctx.voice_dir)
