@@ -1,0 +1,1 @@
+"""The gRPC synthesis service (``ganspeech.v1.Synthesizer``), its server process and a client."""

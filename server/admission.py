@@ -1,0 +1,132 @@
+"""Admission control: how many synthesis jobs run at once, and who is turned away.
+
+Two gates guard the workers. Every job passes the shared worker gate (``workers`` slots, and a
+bounded number of requests that may wait for one). WaveNet jobs first pass their own smaller gate,
+which never queues: a WaveNet job takes seconds to minutes, so a caller is better told at once
+that the server is busy than left waiting behind others. Because the WaveNet gate is smaller than
+the worker gate, WaveNet can never hold every worker and starve GAN requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+logger = logging.getLogger(__name__)
+
+# How often a waiting request checks whether its caller gave up (deadline or cancel).
+WAIT_POLL_S = 0.05
+MS_PER_S = 1000.0
+
+
+class Overloaded(Exception):
+    """Every slot is taken and the wait queue is full; the caller should retry later."""
+
+
+class StoppedWaiting(Exception):
+    """The caller went away (deadline passed, cancelled) while waiting for a slot."""
+
+
+class JobGate:
+    """At most ``capacity`` holders at once and at most ``max_waiting`` more waiting for a slot."""
+
+    def __init__(self, name: str, capacity: int, max_waiting: int) -> None:
+        if capacity < 1 or max_waiting < 0:
+            raise ValueError(f"gate {name}: capacity must be >= 1 and max_waiting >= 0")
+        self.name = name
+        self.capacity = capacity
+        self.max_waiting = max_waiting
+        self._cond = threading.Condition()
+        self._in_use = 0
+        self._waiting = 0
+
+    @property
+    def in_use(self) -> int:
+        with self._cond:
+            return self._in_use
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return self._waiting
+
+    def acquire(self, should_stop: Callable[[], bool] | None = None) -> None:
+        """Take a slot, waiting in the bounded queue if need be.
+
+        Raises :class:`Overloaded` at once when the queue is full, and :class:`StoppedWaiting`
+        when ``should_stop`` turns true while waiting.
+        """
+        with self._cond:
+            if self._in_use < self.capacity:
+                self._in_use += 1
+                return
+            if self._waiting >= self.max_waiting:
+                raise Overloaded(self._overload_message())
+            self._waiting += 1
+            try:
+                while self._in_use >= self.capacity:
+                    if should_stop is not None and should_stop():
+                        raise StoppedWaiting(f"gave up waiting for a {self.name} slot")
+                    self._cond.wait(WAIT_POLL_S)
+                self._in_use += 1
+            finally:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        with self._cond:
+            if self._in_use <= 0:
+                raise RuntimeError(f"gate {self.name}: release without acquire")
+            self._in_use -= 1
+            self._cond.notify()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no slot is held (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._in_use or self._waiting:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, WAIT_POLL_S))
+            return True
+
+    def _overload_message(self) -> str:
+        if self.max_waiting:
+            return (
+                f"all {self.capacity} {self.name} slots are busy and {self.max_waiting} requests are "
+                "already waiting; retry later"
+            )
+        return f"all {self.capacity} {self.name} slots are busy; retry later"
+
+
+class Admission:
+    """The worker gate shared by every vocoder and WaveNet's own gate in front of it."""
+
+    def __init__(self, workers: int, max_wavenet_jobs: int, max_queue: int) -> None:
+        if not 1 <= max_wavenet_jobs < workers:
+            raise ValueError("max_wavenet_jobs must be at least 1 and below workers")
+        self.workers = JobGate("worker", workers, max_queue)
+        self.wavenet = JobGate("WaveNet", max_wavenet_jobs, 0)
+
+    @contextmanager
+    def job(self, needs_wavenet: bool, should_stop: Callable[[], bool] | None = None) -> Iterator[float]:
+        """Hold the slots one job needs for the ``with`` block; yields the milliseconds spent waiting."""
+        t0 = time.perf_counter()
+        with ExitStack() as held:
+            # WaveNet's gate first: a refused WaveNet request must not have taken a worker slot.
+            if needs_wavenet:
+                self.wavenet.acquire(should_stop)
+                held.callback(self.wavenet.release)
+            self.workers.acquire(should_stop)
+            held.callback(self.workers.release)
+            yield (time.perf_counter() - t0) * MS_PER_S
+
+    def limits(self) -> dict[str, tuple[int, int]]:
+        """Vocoder -> (concurrent jobs, queued requests) it may have."""
+        return {
+            "hifigan": (self.workers.capacity, self.workers.max_waiting),
+            "wavenet": (self.wavenet.capacity, self.wavenet.max_waiting),
+        }

@@ -1,0 +1,184 @@
+"""A small Python client for the synthesis service (what ``ganspeech client`` uses).
+
+with SynthesisClient("127.0.0.1:50051") as client:
+    response = client.synthesize("Hello there.", vocoder="hifigan", encoding="wav")
+    Path("hello.wav").write_bytes(response.audio)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server.encoding import ENCODINGS, LINEAR16, decode
+from server.generated.ganspeech.v1 import synthesis_pb2 as pb
+from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
+from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_NAMES
+from tts.errors import UserError
+
+MS_PER_S = 1000.0
+DEFAULT_SERVER = "127.0.0.1:50051"
+
+
+def vocoder_enum(name: str) -> int:
+    """``"hifigan"`` / ``"wavenet"`` as the proto enum value."""
+    try:
+        return VOCODER_ENUMS[name]
+    except KeyError:
+        raise UserError(f"unknown vocoder {name!r}; choose one of {', '.join(VOCODER_ENUMS)}") from None
+
+
+def encoding_enum(name: str) -> int:
+    """``"linear16"`` / ``"wav"`` / ``"flac"`` as the proto enum value."""
+    try:
+        return ENCODING_ENUMS[name]
+    except KeyError:
+        raise UserError(f"unknown encoding {name!r}; choose one of {', '.join(ENCODINGS)}") from None
+
+
+def vocoder_name(value: int) -> str:
+    return VOCODER_NAMES.get(value, str(value))
+
+
+def response_audio(response: pb.SynthesizeResponse) -> np.ndarray:
+    """The audio of a unary response as float32 ``(T,)``."""
+    return decode(response.audio, ENCODING_NAMES[response.encoding])
+
+
+@dataclass
+class StreamedAudio:
+    """A whole stream gathered: the audio, its format and the server's summary."""
+
+    audio: np.ndarray  # (T,) float32
+    format: pb.StreamFormat
+    summary: pb.StreamSummary
+    chunks: int  # audio chunks received
+    client_first_chunk_ms: float  # from sending the request to receiving the first audio chunk
+    client_total_ms: float  # from sending the request to receiving the summary
+
+
+class SynthesisClient:
+    """Blocking calls to one server; ``timeout`` (seconds) becomes each call's gRPC deadline."""
+
+    def __init__(self, target: str = DEFAULT_SERVER, timeout: float | None = None) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.channel = grpc.insecure_channel(target)
+        self.stub = pb_grpc.SynthesizerStub(self.channel)
+        self.health_stub = health_pb2_grpc.HealthStub(self.channel)
+
+    def __enter__(self) -> SynthesisClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.timeout if timeout is None else timeout
+
+    def synthesize(
+        self,
+        text: str,
+        vocoder: str = "hifigan",
+        voice: str = "",
+        encoding: str = "wav",
+        sample_rate_hz: int = 0,
+        speaking_rate: float = 1.0,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> pb.SynthesizeResponse:
+        request = pb.SynthesizeRequest(
+            text=text,
+            voice=voice,
+            vocoder=vocoder_enum(vocoder),
+            encoding=encoding_enum(encoding),
+            sample_rate_hz=sample_rate_hz,
+            speaking_rate=speaking_rate,
+            seed=seed,
+        )
+        return self.stub.Synthesize(request, timeout=self._timeout(timeout))
+
+    def stream(
+        self,
+        text: str,
+        vocoder: str = "hifigan",
+        voice: str = "",
+        sample_rate_hz: int = 0,
+        speaking_rate: float = 1.0,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> Iterator[pb.SynthesizeStreamResponse]:
+        """The raw stream: a format message, audio chunks (LINEAR16), then a summary."""
+        request = pb.SynthesizeRequest(
+            text=text,
+            voice=voice,
+            vocoder=vocoder_enum(vocoder),
+            encoding=encoding_enum(LINEAR16),
+            sample_rate_hz=sample_rate_hz,
+            speaking_rate=speaking_rate,
+            seed=seed,
+        )
+        return self.stub.SynthesizeStream(request, timeout=self._timeout(timeout))
+
+    def stream_audio(self, text: str, **kwargs: object) -> StreamedAudio:
+        """Run :meth:`stream` to the end and join its chunks (arguments as :meth:`stream`)."""
+        t0 = time.perf_counter()
+        fmt: pb.StreamFormat | None = None
+        summary: pb.StreamSummary | None = None
+        pieces: list[np.ndarray] = []
+        first_ms = 0.0
+        for message in self.stream(text, **kwargs):  # type: ignore[arg-type]
+            kind = message.WhichOneof("content")
+            if kind == "format":
+                fmt = message.format
+            elif kind == "chunk":
+                first_ms = first_ms or (time.perf_counter() - t0) * MS_PER_S
+                pieces.append(decode(message.chunk.audio, LINEAR16))
+            elif kind == "summary":
+                summary = message.summary
+        if fmt is None or summary is None:
+            raise RuntimeError("the stream ended without its format or summary message")
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        return StreamedAudio(
+            audio, fmt, summary, len(pieces), first_ms, (time.perf_counter() - t0) * MS_PER_S
+        )
+
+    def compare(
+        self,
+        text: str,
+        voice: str = "",
+        encoding: str = "wav",
+        sample_rate_hz: int = 0,
+        speaking_rate: float = 1.0,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> pb.CompareResponse:
+        request = pb.CompareRequest(
+            text=text,
+            voice=voice,
+            encoding=encoding_enum(encoding),
+            sample_rate_hz=sample_rate_hz,
+            speaking_rate=speaking_rate,
+            seed=seed,
+        )
+        return self.stub.Compare(request, timeout=self._timeout(timeout))
+
+    def list_voices(self, language_code: str = "", timeout: float | None = None) -> pb.ListVoicesResponse:
+        return self.stub.ListVoices(
+            pb.ListVoicesRequest(language_code=language_code), timeout=self._timeout(timeout)
+        )
+
+    def health(self, service: str = "", timeout: float | None = None) -> str:
+        """The server's health status name (``SERVING``, ``NOT_SERVING``, ...) for ``service``."""
+        reply = self.health_stub.Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=self._timeout(timeout)
+        )
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

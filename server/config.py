@@ -1,0 +1,76 @@
+"""Settings of one server process: where it listens, which voices it serves, and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tts.errors import UserError
+
+# gRPC's default receive limit on clients (grpcurl's too): a unary response must fit in it.
+GRPC_DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# Room left in a unary response for everything besides the audio bytes (latency, text, framing).
+UNARY_OVERHEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class VoiceSpec:
+    """One voice to serve: a request names it by ``name``; ``path`` ``None`` is the bundled voice."""
+
+    name: str | None  # None: take the name from the voice's manifest
+    path: str | None  # voice directory; None: the voice bundled with the package
+
+    @classmethod
+    def parse(cls, text: str) -> VoiceSpec:
+        """``NAME=DIR`` or ``DIR`` (the manifest's name) as given to ``ganspeech serve --voice``."""
+        name, sep, path = text.partition("=")
+        if not sep:
+            return cls(name=None, path=text)
+        if not name or not path:
+            raise UserError(f"--voice {text!r}: expected NAME=DIR or DIR")
+        return cls(name=name, path=path)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``ganspeech serve`` can set; the defaults suit a small CPU machine."""
+
+    host: str = "127.0.0.1"  # loopback only: exposing the port is a deliberate choice
+    port: int = 50051  # the conventional gRPC port (Riva's too); 0 picks a free one
+    voices: tuple[VoiceSpec, ...] = ()  # empty: the bundled voice; the first listed is the default
+    # Synthesis jobs running at once, all vocoders together; torch gets cores // workers threads each.
+    workers: int = 2
+    # WaveNet jobs running at once; kept below `workers` so WaveNet can never take every worker.
+    max_wavenet_jobs: int = 1
+    # Requests that may wait for a worker; beyond that, RESOURCE_EXHAUSTED instead of a growing queue.
+    max_queue: int = 16
+    # About a minute of speech: long enough for paragraphs, short enough to bound one job's cost.
+    max_text_chars: int = 2000
+    # Largest unary audio payload: what still fits in a client's default 4 MiB message limit.
+    max_unary_audio_bytes: int = GRPC_DEFAULT_MAX_MESSAGE_BYTES - UNARY_OVERHEAD_BYTES
+    # On SIGTERM, how long in-flight requests may run on before they are cancelled.
+    grace_s: float = 10.0
+    # HiFi-GAN mel frames per streamed chunk (0.5 s at 16 kHz / hop 256): small enough for a quick
+    # first chunk, large enough that per-chunk overhead stays negligible.
+    stream_chunk_frames: int = 32
+    wavenet_impl: str = "fast"  # "fast" (numba sample loop) or "reference" (the PyTorch one)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise UserError(f"port {self.port} is out of range 0..65535")
+        if self.workers < 2:
+            raise UserError(
+                f"--workers must be at least 2 (got {self.workers}): one for WaveNet, one for GAN"
+            )
+        if not 1 <= self.max_wavenet_jobs < self.workers:
+            raise UserError(
+                f"--max-wavenet-jobs must be between 1 and workers - 1 = {self.workers - 1} "
+                f"(got {self.max_wavenet_jobs}) so GAN requests always have a worker"
+            )
+        if self.max_queue < 0:
+            raise UserError(f"--max-queue must be 0 or more (got {self.max_queue})")
+        if self.max_text_chars < 1:
+            raise UserError(f"--max-text-chars must be positive (got {self.max_text_chars})")
+        if self.grace_s < 0:
+            raise UserError(f"--grace must be 0 or more seconds (got {self.grace_s})")
+        if self.stream_chunk_frames < 1:
+            raise UserError(f"stream chunk size must be positive (got {self.stream_chunk_frames})")

@@ -1,0 +1,431 @@
+"""The ``ganspeech.v1.Synthesizer`` servicer: validation, admission, synthesis, status codes.
+
+Handlers run on the gRPC server's thread pool, never on its I/O (completion-queue) thread, and
+each takes a worker slot from :class:`server.admission.Admission` before touching a model.
+``should_stop`` is ``not context.is_active()``: it turns true on the client's deadline, on its
+cancel and when a draining server cancels what outlived the grace period, and the WaveNet sample
+loop polls it, so the worker is freed within one sample block.
+
+Exceptions map to status codes in :meth:`SynthesisServicer._fail`: user errors are
+INVALID_ARGUMENT, a full gate RESOURCE_EXHAUSTED, a loading or draining server UNAVAILABLE, a
+stopped generation DEADLINE_EXCEEDED or CANCELLED, anything else INTERNAL (with the traceback in
+the log and the server still serving).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import numpy as np
+
+from server.admission import Admission, Overloaded, StoppedWaiting
+from server.config import ServerConfig
+from server.encoding import LINEAR16, encode, pcm16_bytes
+from server.generated.ganspeech.v1 import synthesis_pb2 as pb
+from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
+from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
+from server.validation import ENCODING_ENUMS, VOCODER_ENUMS, VOCODER_NAMES, Job, validate
+from server.voices import VoiceRegistry
+from tts.errors import UserError
+from tts.synthesizer import SynthesisResult, Timings
+from vocoders.wavenet import GenerationCancelled
+
+logger = logging.getLogger(__name__)
+
+MS_PER_S = 1000.0
+# Metadata key a client may set to tag its request in the server log; echoed in trailing metadata.
+REQUEST_ID_KEY = "x-request-id"
+# A client-chosen id is logged verbatim, so it is restricted to a short, harmless alphabet.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# Hex digits of a server-made request id: enough to tell apart the requests of a day's log.
+GENERATED_ID_LEN = 12
+MONO = 1
+
+
+class Unavailable(Exception):
+    """The server cannot take requests now (models still loading, or shutting down)."""
+
+
+@dataclass
+class _Call:
+    """Bookkeeping of one RPC, for its status and its log line."""
+
+    rpc: str
+    rid: str
+    context: grpc.ServicerContext
+    t0: float = field(default_factory=time.perf_counter)
+    voice: str = "-"
+    vocoder: str = "-"
+    chars: int = 0
+    code: grpc.StatusCode | None = None  # None until the RPC ends
+    summary: str = ""  # latency figures for the log line
+
+    def should_stop(self) -> bool:
+        return not self.context.is_active()
+
+    def server_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * MS_PER_S
+
+
+def _latency(
+    timings: Timings,
+    call: _Call,
+    queue_ms: float,
+    first_chunk_ms: float = 0.0,
+    audio_seconds: float | None = None,
+) -> pb.Latency:
+    seconds = timings.audio_seconds if audio_seconds is None else audio_seconds
+    return pb.Latency(
+        frontend_ms=timings.frontend_ms,
+        text2mel_ms=timings.text2mel_ms,
+        vocoder_ms=timings.vocoder_ms,
+        total_ms=timings.total_ms,
+        rtf=timings.total_ms / MS_PER_S / seconds if seconds > 0 else 0.0,
+        first_chunk_ms=first_chunk_ms,
+        server_ms=call.server_ms(),
+        queue_ms=queue_ms,
+    )
+
+
+def _summary(latency: pb.Latency, audio_seconds: float) -> str:
+    text = (
+        f"audio_s={audio_seconds:.2f} total_ms={latency.total_ms:.1f} vocoder_ms={latency.vocoder_ms:.1f} "
+        f"queue_ms={latency.queue_ms:.1f} rtf={latency.rtf:.3f}"
+    )
+    if latency.first_chunk_ms:
+        text += f" first_chunk_ms={latency.first_chunk_ms:.1f}"
+    return text
+
+
+class SynthesisServicer(pb_grpc.SynthesizerServicer):
+    """Serves the voices of a :class:`VoiceRegistry` once :meth:`set_registry` has been called."""
+
+    def __init__(self, config: ServerConfig, admission: Admission) -> None:
+        self.config = config
+        self.admission = admission
+        self._registry: VoiceRegistry | None = None
+        self._draining = False
+        self._cond = threading.Condition()
+        self._active = 0
+
+    # Lifecycle (called by server.app).
+
+    def set_registry(self, registry: VoiceRegistry) -> None:
+        self._registry = registry
+
+    def begin_drain(self) -> None:
+        """Refuse new requests with UNAVAILABLE from now on; those in flight carry on."""
+        self._draining = True
+
+    @property
+    def active_requests(self) -> int:
+        with self._cond:
+            return self._active
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is in flight (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._active:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    # RPCs.
+
+    def Synthesize(
+        self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
+    ) -> pb.SynthesizeResponse:
+        call = self._begin("Synthesize", context, request.text, request.vocoder)
+        try:
+            job = self._validate(call, request, (request.vocoder,))
+            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
+                result = self._run(job, job.vocoders[0], call)
+                response = self._response(job, result, call, queue_ms)
+            self._check_unary_size(len(response.audio), response.audio_seconds)
+            call.summary = _summary(response.latency, response.audio_seconds)
+            call.code = grpc.StatusCode.OK
+            return response
+        except Exception as exc:  # every failure becomes a status code; see _fail
+            self._fail(call, exc)
+            raise  # unreachable: _fail aborts the RPC
+        finally:
+            self._finish(call)
+
+    def SynthesizeStream(
+        self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.SynthesizeStreamResponse]:
+        call = self._begin("SynthesizeStream", context, request.text, request.vocoder)
+        try:
+            job = self._validate(call, request, (request.vocoder,), streaming=True)
+            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
+                yield from self._stream(job, call, queue_ms)
+            call.code = grpc.StatusCode.OK
+        except Exception as exc:  # noqa: BLE001  (every failure becomes a status code; see _fail)
+            self._fail(call, exc)
+        finally:
+            self._finish(call)
+
+    def Compare(self, request: pb.CompareRequest, context: grpc.ServicerContext) -> pb.CompareResponse:
+        call = self._begin("Compare", context, request.text, None)
+        call.vocoder = "both"
+        try:
+            job = self._validate(call, request, (pb.VOCODER_HIFIGAN, pb.VOCODER_WAVENET))
+            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
+                # One after the other on one worker: neither run's timing is disturbed by the other.
+                gan = self._response(job, self._run(job, "hifigan", call), call, queue_ms)
+                wavenet = self._response(job, self._run(job, "wavenet", call), call, queue_ms)
+            self._check_unary_size(
+                len(gan.audio) + len(wavenet.audio), gan.audio_seconds + wavenet.audio_seconds
+            )
+            response = pb.CompareResponse(
+                hifigan=gan,
+                wavenet=wavenet,
+                vocoder_speed_ratio=_ratio(wavenet.latency.vocoder_ms, gan.latency.vocoder_ms),
+                total_speed_ratio=_ratio(wavenet.latency.total_ms, gan.latency.total_ms),
+            )
+            call.summary = (
+                f"hifigan_total_ms={gan.latency.total_ms:.1f} wavenet_total_ms={wavenet.latency.total_ms:.1f} "
+                f"vocoder_speed_ratio={response.vocoder_speed_ratio:.1f}"
+            )
+            call.code = grpc.StatusCode.OK
+            return response
+        except Exception as exc:
+            self._fail(call, exc)
+            raise
+        finally:
+            self._finish(call)
+
+    def ListVoices(
+        self, request: pb.ListVoicesRequest, context: grpc.ServicerContext
+    ) -> pb.ListVoicesResponse:
+        call = self._begin("ListVoices", context, "", None)
+        try:
+            registry = self._registry_or_unavailable()
+            prefix = request.language_code.lower()
+            voices = [
+                pb.Voice(
+                    name=name,
+                    language_code=synth.manifest.language,
+                    native_sample_rate_hz=synth.sample_rate,
+                    vocoders=[VOCODER_ENUMS[v] for v in synth.vocoders],
+                    is_default=name == registry.default,
+                    trained=synth.manifest.trained,
+                    description=synth.manifest.description,
+                )
+                for name, synth in registry.items()
+                if synth.manifest.language.lower().startswith(prefix)
+            ]
+            call.code = grpc.StatusCode.OK
+            call.summary = f"voices={len(voices)}"
+            return pb.ListVoicesResponse(voices=voices, limits=self._limits())
+        except Exception as exc:
+            self._fail(call, exc)
+            raise
+        finally:
+            self._finish(call)
+
+    # Steps shared by the RPCs.
+
+    def _begin(self, rpc: str, context: grpc.ServicerContext, text: str, vocoder: int | None) -> _Call:
+        given = dict(context.invocation_metadata()).get(REQUEST_ID_KEY, "")
+        rid = (
+            given
+            if isinstance(given, str) and _CLIENT_ID.match(given)
+            else uuid.uuid4().hex[:GENERATED_ID_LEN]
+        )
+        context.set_trailing_metadata(((REQUEST_ID_KEY, rid),))
+        call = _Call(rpc=rpc, rid=rid, context=context, chars=len(text))
+        if vocoder is not None:
+            call.vocoder = VOCODER_NAMES.get(vocoder, str(vocoder))
+        with self._cond:
+            self._active += 1
+        return call
+
+    def _finish(self, call: _Call) -> None:
+        if call.code is None:  # the client went away and gRPC closed the stream under us
+            call.code = grpc.StatusCode.CANCELLED
+        logger.info(
+            "req=%s rpc=%s voice=%s vocoder=%s chars=%d status=%s server_ms=%.1f %s",
+            call.rid,
+            call.rpc,
+            call.voice,
+            call.vocoder,
+            call.chars,
+            call.code.name,
+            call.server_ms(),
+            call.summary,
+        )
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    def _fail(self, call: _Call, exc: Exception) -> None:
+        """Record the status ``exc`` maps to and abort the RPC with it (raises)."""
+        if isinstance(exc, UserError):
+            code, details = grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+        elif isinstance(exc, Overloaded):
+            code, details = grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
+        elif isinstance(exc, Unavailable):
+            code, details = grpc.StatusCode.UNAVAILABLE, str(exc)
+        elif isinstance(exc, (GenerationCancelled, StoppedWaiting)):
+            remaining = call.context.time_remaining()
+            expired = remaining is not None and remaining <= 0
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            details = f"stopped: {exc}"
+        else:
+            logger.exception("req=%s rpc=%s failed", call.rid, call.rpc)
+            code = grpc.StatusCode.INTERNAL
+            details = f"internal error in request {call.rid}; the server log has the details"
+        call.code = code
+        call.summary = details if code != grpc.StatusCode.INTERNAL else f"{type(exc).__name__}: {exc}"
+        call.context.abort(code, details)
+
+    def _registry_or_unavailable(self) -> VoiceRegistry:
+        if self._draining:
+            raise Unavailable("the server is shutting down; retry on another instance")
+        if self._registry is None:
+            raise Unavailable("the server is still loading its models; retry in a moment")
+        return self._registry
+
+    def _validate(
+        self,
+        call: _Call,
+        request: pb.SynthesizeRequest | pb.CompareRequest,
+        vocoders: tuple[int, ...],
+        streaming: bool = False,
+    ) -> Job:
+        registry = self._registry_or_unavailable()
+        call.voice = request.voice or registry.default
+        return validate(
+            text=request.text,
+            voice=request.voice,
+            vocoders=vocoders,
+            encoding=request.encoding,
+            sample_rate_hz=request.sample_rate_hz,
+            speaking_rate=request.speaking_rate,
+            seed=request.seed,
+            registry=registry,
+            config=self.config,
+            streaming=streaming,
+        )
+
+    def _run(self, job: Job, vocoder: str, call: _Call) -> SynthesisResult:
+        return job.synth.synthesize(
+            job.text,
+            vocoder=vocoder,
+            speaking_rate=job.speaking_rate,
+            seed=job.seed,
+            should_stop=call.should_stop,
+        )
+
+    def _response(
+        self, job: Job, result: SynthesisResult, call: _Call, queue_ms: float
+    ) -> pb.SynthesizeResponse:
+        audio = resample(result.audio, result.sample_rate, job.sample_rate)
+        return pb.SynthesizeResponse(
+            audio=encode(audio, job.sample_rate, job.encoding),
+            encoding=ENCODING_ENUMS[job.encoding],
+            sample_rate_hz=job.sample_rate,
+            audio_seconds=len(audio) / job.sample_rate,
+            latency=_latency(result.timings, call, queue_ms),
+            vocoder=VOCODER_ENUMS[result.timings.vocoder],
+            normalized_text=result.normalized_text,
+            voice=job.voice,
+        )
+
+    def _check_unary_size(self, n_bytes: int, audio_seconds: float) -> None:
+        limit = self.config.max_unary_audio_bytes
+        if n_bytes > limit:
+            raise UserError(
+                f"the audio ({audio_seconds:.1f} s, {n_bytes} bytes) is over the {limit} bytes a unary "
+                "response may carry: use SynthesizeStream for long text (or FLAC, a lower sample_rate_hz)"
+            )
+
+    def _stream(self, job: Job, call: _Call, queue_ms: float) -> Iterator[pb.SynthesizeStreamResponse]:
+        vocoder = job.vocoders[0]
+        yield pb.SynthesizeStreamResponse(
+            format=pb.StreamFormat(
+                encoding=ENCODING_ENUMS[LINEAR16],
+                sample_rate_hz=job.sample_rate,
+                channels=MONO,
+                vocoder=VOCODER_ENUMS[vocoder],
+                voice=job.voice,
+            )
+        )
+        resampler = StreamResampler(job.synth.sample_rate, job.sample_rate)
+        t_start = time.perf_counter()
+        first_chunk_ms = 0.0
+        n_chunks = n_samples = 0
+        last_sentence = 0
+        timings: Timings | None = None
+        sentences: list[str] = []
+
+        def chunk(audio: np.ndarray, sentence: int) -> pb.SynthesizeStreamResponse:
+            nonlocal first_chunk_ms, n_chunks, n_samples
+            elapsed_ms = (time.perf_counter() - t_start) * MS_PER_S
+            first_chunk_ms = first_chunk_ms or elapsed_ms
+            n_chunks += 1
+            n_samples += len(audio)
+            return pb.SynthesizeStreamResponse(
+                chunk=pb.AudioChunk(audio=pcm16_bytes(audio), sentence_index=sentence, elapsed_ms=elapsed_ms)
+            )
+
+        for piece in job.synth.synthesize_stream(
+            job.text,
+            vocoder=vocoder,
+            speaking_rate=job.speaking_rate,
+            seed=job.seed,
+            should_stop=call.should_stop,
+            chunk_frames=self.config.stream_chunk_frames,
+        ):
+            if piece.timings is not None:
+                timings, sentences = piece.timings, piece.sentences
+            last_sentence = piece.sentence_index
+            out = resampler.push(piece.audio)
+            if len(out):
+                yield chunk(out, piece.sentence_index)
+        if timings is None:  # the synthesizer stopped between sentences because should_stop said so
+            raise GenerationCancelled("stream stopped before its last sentence")
+        tail = resampler.flush()
+        if len(tail):
+            yield chunk(tail, last_sentence)
+        audio_seconds = n_samples / job.sample_rate
+        latency = _latency(
+            timings, call, queue_ms, first_chunk_ms=first_chunk_ms, audio_seconds=audio_seconds
+        )
+        call.summary = _summary(latency, audio_seconds) + f" chunks={n_chunks}"
+        yield pb.SynthesizeStreamResponse(
+            summary=pb.StreamSummary(
+                latency=latency,
+                audio_seconds=audio_seconds,
+                normalized_text=" ".join(sentences),
+                chunks=n_chunks,
+            )
+        )
+
+    def _limits(self) -> pb.ServerLimits:
+        return pb.ServerLimits(
+            max_text_chars=self.config.max_text_chars,
+            max_concurrent_jobs=self.admission.workers.capacity,
+            vocoder_limits=[
+                pb.VocoderLimit(vocoder=VOCODER_ENUMS[name], max_concurrent_jobs=jobs, max_queued_jobs=queued)
+                for name, (jobs, queued) in self.admission.limits().items()
+            ],
+            supported_sample_rates_hz=list(SUPPORTED_SAMPLE_RATES),
+            encodings=list(ENCODING_ENUMS.values()),
+            max_unary_audio_bytes=self.config.max_unary_audio_bytes,
+        )
+
+
+def _ratio(slow_ms: float, fast_ms: float) -> float:
+    return slow_ms / fast_ms if fast_ms > 0 else 0.0

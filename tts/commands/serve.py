@@ -1,0 +1,84 @@
+"""``ganspeech serve``: the gRPC synthesis service (see :mod:`server.app`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+# server.config is plain dataclasses: importing it here keeps `ganspeech --help` free of grpc and torch.
+from server.config import ServerConfig, VoiceSpec
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = ServerConfig()
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC synthesis service",
+        description="Serve ganspeech.v1.Synthesizer (plus gRPC health and reflection) until SIGTERM or Ctrl-C.",
+    )
+    p.add_argument("--host", default=d.host, help=f"address to listen on (default {d.host}; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0 picks a free one)")
+    p.add_argument(
+        "--voice",
+        action="append",
+        default=[],
+        metavar="[NAME=]DIR",
+        help="voice directory to serve, repeatable; the first is the default (default: the bundled voice)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=d.workers,
+        help=f"synthesis jobs at once, all vocoders (default {d.workers})",
+    )
+    p.add_argument(
+        "--max-wavenet-jobs",
+        type=int,
+        default=d.max_wavenet_jobs,
+        help=f"WaveNet jobs at once, below --workers (default {d.max_wavenet_jobs}); more get RESOURCE_EXHAUSTED",
+    )
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=d.max_queue,
+        help=f"requests that may wait for a worker (default {d.max_queue}); more get RESOURCE_EXHAUSTED",
+    )
+    p.add_argument(
+        "--max-text-chars",
+        type=int,
+        default=d.max_text_chars,
+        help=f"longest text accepted (default {d.max_text_chars})",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=d.grace_s,
+        help=f"seconds in-flight requests may finish after SIGTERM before being cancelled (default {d.grace_s})",
+    )
+    p.add_argument(
+        "--wavenet-impl", default=d.wavenet_impl, choices=("fast", "reference"), help="WaveNet sample loop"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.app import serve
+
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        voices=tuple(VoiceSpec.parse(v) for v in args.voice),
+        workers=args.workers,
+        max_wavenet_jobs=args.max_wavenet_jobs,
+        max_queue=args.max_queue,
+        max_text_chars=args.max_text_chars,
+        grace_s=args.grace,
+        wavenet_impl=args.wavenet_impl,
+    )
+    # The per-request log lines are the server's output: show them without needing --verbose.
+    server_logger = logging.getLogger("server")
+    if server_logger.getEffectiveLevel() > logging.INFO:
+        server_logger.setLevel(logging.INFO)
+    return serve(config)
