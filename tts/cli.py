@@ -14,9 +14,9 @@ logger = logging.getLogger(__name__)
 def _command_modules() -> list:
     # Imported here, not at module level, so `ganspeech --help` stays fast and one broken
     # optional dependency cannot stop every other command.
-    from tts.commands import bench, client, corpus, evaluate, export, serve, synthesize, train, vocode
+    from tts.commands import bench, client, export, serve, synthesize, train, vocode
 
-    return [synthesize, vocode, corpus, train, evaluate, bench, export, serve, client]
+    return [synthesize, vocode, train, bench, export, serve, client]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,12 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.frontend import Frontend
-from tts.symbols import DEFAULT_SYMBOLS, SymbolTable
+from tts.dataset import Text2MelDataset, collate_text2mel
+from tts.symbols import DEFAULT_SYMBOLS
 from tts.text2mel import Text2Mel, text2mel_config
 from tts.text2mel_losses import binarization_weight, text2mel_loss
 from tts.training.common import RunContext, export_model
-from tts.training.features import load_split_features
+from tts.training.vocoder_data import build_cache
 from vocoders.serialization import load_state
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,10 @@ class Text2MelRecipe:
         self.ctx = ctx
         self.cfg = cfg
         self.symbols = list(DEFAULT_SYMBOLS)
-        frontend = Frontend(ctx.language, SymbolTable(self.symbols))
-        self.train_set, self.collate = load_split_features(ctx, frontend, "train", kind="text2mel")
-        self.val_set, _ = load_split_features(ctx, frontend, "val", kind="text2mel")
+        cache = build_cache(ctx, self.symbols)
+        self.train_set = Text2MelDataset(cache, "train")
+        self.val_set = Text2MelDataset(cache, "val")
+        self.collate = collate_text2mel
         self.model_cfg = text2mel_config(cfg.model, n_symbols=len(self.symbols), n_mels=ctx.audio.n_mels)
         self.model = Text2Mel(self.model_cfg)
         if ctx.init_from is not None:
