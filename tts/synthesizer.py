@@ -247,18 +247,6 @@ class Synthesizer:
         )
 
 
-def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:
-    """Concatenate sentence audio with :data:`SENTENCE_PAUSE_S` of silence between them."""
-    pause = np.zeros(int(SENTENCE_PAUSE_S * sample_rate), dtype=np.float32)
-    out: list[np.ndarray] = []
-    for i, piece in enumerate(pieces):
-        if i:
-            out.append(pause)
-        out.append(piece.astype(np.float32, copy=False))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
-
-
     def synthesize_stream(
         self,
         text: str,
@@ -325,3 +313,14 @@ def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:
         with torch.inference_mode():
             for piece in stream_vocode(self.vocoder_models["hifigan"], mel, chunk_frames=chunk_frames):
                 yield piece.reshape(-1).numpy()
+
+
+def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:
+    """Concatenate sentence audio with :data:`SENTENCE_PAUSE_S` of silence between them."""
+    pause = np.zeros(int(SENTENCE_PAUSE_S * sample_rate), dtype=np.float32)
+    out: list[np.ndarray] = []
+    for i, piece in enumerate(pieces):
+        if i:
+            out.append(pause)
+        out.append(piece.astype(np.float32, copy=False))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
