@@ -97,7 +97,7 @@ class Text2MelRecipe:
         with torch.autocast(self.ctx.device.type, dtype=torch.bfloat16, enabled=self.ctx.amp):
             out = model(tokens, token_lens, mels, mel_lens)
         bin_w = binarization_weight(step, self.cfg.bin_start, self.cfg.bin_ramp)
-        total, parts = text2mel_loss(out, token_lens, mel_lens, bin_w)
+        total, parts = text2mel_loss(out, mels, mel_lens, token_lens, bin_w)
         return total, {k: float(v) for k, v in parts.items()}
 
     def train_step(self, step: int, batch: Any) -> dict[str, float]:
