@@ -40,6 +40,8 @@ HEALTH_SERVICES = ("", SERVICE_NAME)
 EXTRA_HANDLER_THREADS = 4
 # After the grace period, how long cancelled jobs get to notice (one WaveNet block is ~0.2 s).
 CANCEL_WAIT_S = 5.0
+# Once every handler has returned, how long gRPC may take to send their final messages and statuses.
+FLUSH_S = 1.0
 # How often the drain loop checks for an idle server or a second signal.
 DRAIN_POLL_S = 0.1
 
@@ -136,7 +138,7 @@ class GanspeechServer:
         logger.info("draining: %d requests in flight, grace %.1f s", self.servicer.active_requests, grace)
         self.health.enter_graceful_shutdown()
         self.servicer.begin_drain()
-        self.server.stop(grace)
+        all_calls_done = self.server.stop(grace)
         deadline = time.monotonic() + grace
         finished = False
         while not (force is not None and force.is_set()):
@@ -144,7 +146,12 @@ class GanspeechServer:
             finished = self.servicer.wait_idle(max(0.0, min(left, DRAIN_POLL_S)))
             if finished or left <= 0:
                 break
-        if not finished:
+        if finished:
+            # A handler that has returned may still be flushing its last messages and status: let
+            # gRPC finish sending them. Only RPCs that never end by themselves (health Watch
+            # streams) are still open when this times out.
+            all_calls_done.wait(min(FLUSH_S, max(0.0, deadline - time.monotonic())))
+        else:
             logger.warning(
                 "cancelling %d requests still running after the grace period", self.servicer.active_requests
             )

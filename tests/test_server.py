@@ -91,7 +91,8 @@ def registry(synth: Synthesizer) -> VoiceRegistry:
 
 @pytest.fixture(scope="module")
 def server(registry: VoiceRegistry) -> Iterator[GanspeechServer]:
-    srv = _start(registry, max_text_chars=len(LONG) + 10)
+    # Small stream chunks: even the short sentences of the random voice stream in several pieces.
+    srv = _start(registry, max_text_chars=len(LONG) + 10, stream_chunk_frames=8)
     yield srv
     srv.stop()
 
@@ -291,7 +292,7 @@ def test_stream_equals_unary_audio(client: SynthesisClient, sample_rate: int) ->
     assert summary.audio_seconds == pytest.approx(len(streamed) / rate)
 
 
-def test_wavenet_stream_yields_per_sentence(client: SynthesisClient) -> None:
+def test_wavenet_stream_yields_per_sentence(client: SynthesisClient, server: GanspeechServer) -> None:
     text = "One. Two."
     result = client.stream_audio(text, vocoder="wavenet", seed=1)
     unary = response_audio(client.synthesize(text, vocoder="wavenet", encoding="linear16", seed=1))
@@ -301,7 +302,8 @@ def test_wavenet_stream_yields_per_sentence(client: SynthesisClient) -> None:
     first = client.stream(text, vocoder="wavenet", seed=1)
     next(first)
     first_sentence = decode(next(first).chunk.audio, "linear16")
-    first.cancel()
+    first.cancel()  # the rest is not needed: the server stops and frees the WaveNet slot
+    _poll(lambda: server.admission.wavenet.in_use == 0, timeout=PROMPT_S * 2)
     np.testing.assert_array_equal(first_sentence, unary[: len(first_sentence)])
     assert result.format.vocoder == pb.VOCODER_WAVENET
 
