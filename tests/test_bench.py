@@ -164,6 +164,12 @@ def test_bad_inputs_are_user_errors(synth: Synthesizer, tmp_path: Path) -> None:
         bench.read_texts_file(empty)
 
 
+def test_builtin_texts_are_single_sentences_of_growing_length(synth: Synthesizer) -> None:
+    prepared = bench.prepare_texts(synth, bench.builtin_texts(list(bench.LENGTH_TEXTS)))
+    assert [t.sentences for t in prepared] == [1, 1, 1]
+    assert [t.words for t in prepared] == sorted(t.words for t in prepared)
+
+
 def test_texts_file_names_lines_in_order(tmp_path: Path) -> None:
     f = tmp_path / "t.txt"
     f.write_text("First line.\n\nSecond line here.\n")
