@@ -106,15 +106,23 @@ def test_csv_markdown_and_plots(report: bench.BenchReport, tmp_path: Path) -> No
 
 
 def test_budget_skips_and_shortens_with_a_note(synth: Synthesizer, tmp_path: Path) -> None:
-    # A budget nothing fits: the first (shortest) text still gets one timed run, later ones are skipped.
+    # A budget nothing fits: the shortest text still gets one timed run, longer WaveNet ones are
+    # skipped; HiFi-GAN, the reference of every ratio, is shortened but never skipped.
     config = BenchConfig(repeats=3, warmup=1, case_budget_s=1e-6, stream=False)
-    rep = bench.run_bench(synth, TEXTS, vocoders=["wavenet"], config=config, progress=False)
-    first, second = sorted(
-        rep.cases, key=lambda c: rep.texts[[t.name for t in rep.texts].index(c.text)].audio_seconds
-    )
+    rep = bench.run_bench(synth, TEXTS, vocoders=["hifigan", "wavenet"], config=config, progress=False)
+    lengths = {t.name: t.audio_seconds for t in rep.texts}
+    shortest, longer = sorted(lengths, key=lengths.get)
+    by = {(c.label, c.text): c for c in rep.cases}
+    for name in (shortest, longer):
+        gan = by[("hifigan", name)]
+        assert gan.status == "partial" and len(gan.runs) == 1 and "case budget" in gan.note
+    first, second = by[("wavenet-fast", shortest)], by[("wavenet-fast", longer)]
     assert first.status == "partial" and len(first.runs) == 1 and "case budget" in first.note
     assert second.status == "skipped" and not second.runs and "skipped" in second.note
     assert any("skipped" in n for n in rep.notes) and any("1 of 3" in n for n in rep.notes)
+    ratios = {r.text: r for r in rep.ratios}
+    assert ratios[shortest].total_speedup is not None
+    assert ratios[longer].total_speedup is None and "wavenet-fast" in ratios[longer].note
     table = bench.format_table(rep)
     assert "skipped" in table and "1/3 partial" in table
     doc = json.loads(bench.write_outputs(rep, tmp_path)["json"].read_text())
