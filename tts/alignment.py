@@ -1,8 +1,9 @@
 """Learned text-to-audio alignment without an external aligner (RAD-TTS / FastPitch style).
 
 A soft aligner scores every (mel frame, token) pair, biased by a diagonal beta-binomial prior; the
-forward-sum (CTC) loss trains it to explain every frame by a monotonic token sequence; monotonic
-alignment search (MAS, Glow-TTS) turns the soft alignment into hard durations.
+forward-sum (CTC) loss trains it to explain every frame by the token sequence in order; monotonic
+alignment search (MAS, Glow-TTS) turns the soft alignment into hard 0/1 alignments whose column
+sums are the token durations; the binarisation loss pulls the soft alignment towards the hard one.
 """
 
 from __future__ import annotations
@@ -19,107 +20,176 @@ from torch import nn
 
 logger = logging.getLogger(__name__)
 
-# Added before the log of the prior so zero-probability cells stay finite.
+# Added to the prior before its log so cells the prior rules out stay finite (RAD-TTS's value).
 PRIOR_EPS = 1e-8
-# RAD-TTS's scale of the negative squared distance between query and key.
+# Scale of the negative squared query-key distance; RAD-TTS's value, tuned for mel-sized vectors.
 ALIGNER_TEMPERATURE = 0.0005
+# Shapes whose prior is kept; a (600 x 150) prior is 360 kB, so this bounds the cache near 100 MB
+# on long-sentence corpora while still covering most of a small corpus's distinct shapes.
+PRIOR_CACHE_SIZE = 256
+# Stands in for log(0) on padded tokens inside the CTC loss: finite, so no NaN gradients.
+CTC_MASKED_LOGPROB = -1e4
+# Floor of the soft alignment under a log, so a zero probability costs a large but finite loss.
+BINARIZATION_EPS = 1e-12
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=PRIOR_CACHE_SIZE)
 def beta_binomial_prior(n_tokens: int, n_frames: int, scaling: float = 1.0) -> np.ndarray:
-    """Diagonal prior ``(n_frames, n_tokens)``: frame i favours tokens near ``i * n_tokens / n_frames``."""
-    support = np.arange(n_tokens)
-    rows = [
-        betabinom(n_tokens - 1, scaling * i, scaling * (n_frames + 1 - i)).pmf(support)
-        for i in range(1, n_frames + 1)
-    ]
-    return np.asarray(rows, dtype=np.float32)
+    """Diagonal alignment prior ``(n_frames, n_tokens)`` (RAD-TTS / FastPitch); each row sums to 1.
+
+    Frame ``i`` (1-based) is a beta-binomial over token indices with ``a = scaling * i`` and
+    ``b = scaling * (n_frames + 1 - i)``, so its mass slides from the first token to the last.
+    Cached by shape; the returned array is read-only because callers share it.
+    """
+    if n_tokens < 1 or n_frames < 1:
+        raise ValueError(f"prior needs at least one token and one frame, got {n_tokens}, {n_frames}")
+    frames = np.arange(1, n_frames + 1, dtype=np.float64)[:, None]  # (T, 1)
+    tokens = np.arange(n_tokens)[None, :]  # (1, L)
+    prior = betabinom(n_tokens - 1, scaling * frames, scaling * (n_frames + 1 - frames)).pmf(tokens)
+    prior = prior.astype(np.float32)
+    prior.flags.writeable = False
+    return prior
 
 
-def batch_prior(token_lens: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
-    """Padded priors ``(B, T_max, L_max)`` for a batch (zeros outside each item)."""
-    out = torch.zeros(len(token_lens), int(mel_lens.max()), int(token_lens.max()))
+def batch_log_prior(
+    token_lens: torch.Tensor, mel_lens: torch.Tensor, n_frames: int, n_tokens: int, scaling: float = 1.0
+) -> torch.Tensor:
+    """Log of the padded priors ``(B, n_frames, n_tokens)``; cells outside an item hold log(PRIOR_EPS)."""
+    prior = torch.zeros(len(token_lens), n_frames, n_tokens)
     for b, (n_tok, n_mel) in enumerate(zip(token_lens.tolist(), mel_lens.tolist())):
-        out[b, :n_mel, :n_tok] = torch.from_numpy(beta_binomial_prior(n_tok, n_mel))
-    return out
+        item = beta_binomial_prior(int(n_tok), int(n_mel), float(scaling))
+        prior[b, :n_mel, :n_tok] = torch.from_numpy(item.copy())
+    return torch.log(prior + PRIOR_EPS)
 
 
 @numba.njit(cache=True)
-def _mas(logp: np.ndarray, n_frames: int, n_tokens: int) -> np.ndarray:  # pragma: no cover - numba
-    path = np.zeros(logp.shape, dtype=np.float32)
+def _mas_every_token(logp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Glow-TTS MAS for ``T >= L``: best path from (0, 0) to (T-1, L-1), each step stays or moves by one."""
+    n_frames, n_tokens = logp.shape
     value = np.full((n_frames, n_tokens), -np.inf)
     value[0, 0] = logp[0, 0]
     for t in range(1, n_frames):
-        for j in range(min(n_tokens, t + 1)):
+        # Token j is reachable at frame t only if j <= t, and can still reach the last token only
+        # if the remaining frames cover the remaining tokens.
+        lo = max(0, n_tokens - n_frames + t)
+        hi = min(n_tokens - 1, t)
+        for j in range(lo, hi + 1):
             stay = value[t - 1, j]
             move = value[t - 1, j - 1] if j > 0 else -np.inf
             value[t, j] = max(stay, move) + logp[t, j]
+    path = np.zeros((n_frames, n_tokens), dtype=np.float32)
     j = n_tokens - 1
     for t in range(n_frames - 1, -1, -1):
         path[t, j] = 1.0
-        # Move to the previous token when forced (j == t) or when it scores at least as well.
-        if t > 0 and j > 0 and (j == t or value[t - 1, j - 1] >= value[t - 1, j]):
+        # Glow-TTS tie rule: move to the previous token only when forced or strictly better.
+        if t > 0 and j > 0 and (j == t or value[t - 1, j - 1] > value[t - 1, j]):
             j -= 1
     return path
 
 
-def maximum_path(log_attn: torch.Tensor, token_lens: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
-    """Monotonic alignment search: hard 0/1 alignment ``(B, T, L)`` from log scores ``(B, T, L)``.
+@numba.njit(cache=True)
+def _mas_fewer_frames(logp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Best strictly increasing token per frame when ``T < L``: as many tokens as possible get a frame."""
+    n_frames, n_tokens = logp.shape
+    value = np.full((n_frames, n_tokens), -np.inf)
+    back = np.zeros((n_frames, n_tokens), dtype=np.int64)
+    for j in range(n_tokens - n_frames + 1):
+        value[0, j] = logp[0, j]
+    for t in range(1, n_frames):
+        best = -np.inf
+        arg = 0
+        # Frame t's token j needs t earlier tokens below it and n_frames - 1 - t tokens above it.
+        for j in range(t, n_tokens - n_frames + t + 1):
+            if value[t - 1, j - 1] > best:
+                best = value[t - 1, j - 1]
+                arg = j - 1
+            value[t, j] = best + logp[t, j]
+            back[t, j] = arg
+    path = np.zeros((n_frames, n_tokens), dtype=np.float32)
+    j = n_frames - 1
+    for k in range(n_frames - 1, n_tokens):
+        if value[n_frames - 1, k] > value[n_frames - 1, j]:
+            j = k
+    for t in range(n_frames - 1, -1, -1):
+        path[t, j] = 1.0
+        j = back[t, j]
+    return path
 
-    Every frame goes to exactly one token, tokens in order, every token gets at least one frame
-    (items need ``mel_len >= token_len``; the data loader drops those that do not).
+
+def maximum_path(log_attn: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Monotonic alignment search: hard 0/1 alignment ``(B, T_mel, L)`` maximising the summed log scores.
+
+    ``log_attn`` ``(B, T_mel, L)`` log scores; ``mask`` ``(B, T_mel, L)`` true on (real frame, real
+    token) cells, i.e. the outer product of each item's frame and token masks. Every real frame gets
+    exactly one token, tokens never go backwards, and when ``T_mel >= L`` the path starts at the first
+    token, ends at the last and gives every token at least one frame. With fewer frames than tokens
+    each frame gets a different token (some tokens get none). Padded cells are 0. No gradient.
     """
     scores = log_attn.detach().float().cpu().numpy()
-    out = np.zeros_like(scores, dtype=np.float32)
-    for b, (n_tok, n_mel) in enumerate(zip(token_lens.tolist(), mel_lens.tolist())):
-        if n_mel < n_tok:
-            raise ValueError(f"item {b}: {n_mel} frames cannot align {n_tok} tokens")
-        out[b, :n_mel, :n_tok] = _mas(np.ascontiguousarray(scores[b, :n_mel, :n_tok]), n_mel, n_tok)
-    return torch.from_numpy(out).to(log_attn.device)
+    valid = mask.detach().bool().cpu().numpy()
+    out = np.zeros(scores.shape, dtype=np.float32)
+    for b in range(scores.shape[0]):
+        n_frames = int(valid[b].any(axis=1).sum())
+        n_tokens = int(valid[b].any(axis=0).sum())
+        if n_frames == 0 or n_tokens == 0:
+            continue
+        item = np.ascontiguousarray(scores[b, :n_frames, :n_tokens], dtype=np.float64)
+        solve = _mas_every_token if n_frames >= n_tokens else _mas_fewer_frames
+        out[b, :n_frames, :n_tokens] = solve(item)
+    return torch.from_numpy(out).to(device=log_attn.device, dtype=log_attn.dtype)
 
 
 def durations_from_path(path: torch.Tensor) -> torch.Tensor:
-    """Frames per token ``(B, L)`` of a hard alignment ``(B, T, L)``."""
-    return path.sum(dim=1).long()
+    """Frames per token ``(B, L)`` (long) of a hard alignment ``(B, T_mel, L)``."""
+    return path.sum(dim=1).round().long()
 
 
 def forward_sum_loss(
     attn_logprob: torch.Tensor, token_lens: torch.Tensor, mel_lens: torch.Tensor, blank_logprob: float = -1.0
 ) -> torch.Tensor:
-    """RAD-TTS forward-sum loss: CTC of the token sequence 1..L given per-frame scores.
+    """RAD-TTS forward-sum loss: CTC likelihood of tokens ``1..L`` in order given the alignment scores.
 
-    ``attn_logprob``: ``(B, 1, T, L)``. A blank column is prepended so CTC's blank symbol exists.
+    ``attn_logprob`` ``(B, 1, T_mel, L)`` (``-inf`` allowed on padded tokens); a blank column of
+    ``blank_logprob`` is prepended because CTC needs a blank class, and each frame's scores are
+    renormalised over the item's real tokens plus blank. Per-item losses are divided by the token
+    count (CTC's "mean") and averaged over the batch; impossible items (``T_mel < L``) count 0.
     """
-    padded = F.pad(attn_logprob, (1, 0), value=blank_logprob)  # (B, 1, T, L + 1)
-    total = attn_logprob.new_zeros(())
-    for b in range(padded.shape[0]):
-        n_tok, n_mel = int(token_lens[b]), int(mel_lens[b])
-        target = torch.arange(1, n_tok + 1, device=padded.device).unsqueeze(0)  # (1, L)
-        scores = padded[b, 0, :n_mel, : n_tok + 1].unsqueeze(1)  # (T, 1, L + 1): CTC's (time, batch, class)
-        scores = F.log_softmax(scores, dim=-1)
-        total = total + F.ctc_loss(
-            scores,
-            target,
-            input_lengths=torch.tensor([n_mel]),
-            target_lengths=torch.tensor([n_tok]),
-            zero_infinity=True,
-        )
-    return total / padded.shape[0]
+    logp = attn_logprob.squeeze(1).float()  # (B, T, L)
+    n_batch, _, n_tokens = logp.shape
+    token_lens = token_lens.to(logp.device).long()
+    mel_lens = mel_lens.to(logp.device).long()
+    token_mask = torch.arange(n_tokens, device=logp.device).unsqueeze(0) < token_lens.unsqueeze(1)  # (B, L)
+    # Padded tokens get a finite tiny score instead of -inf so the softmax below has no NaN
+    # gradients; it equals slicing each item to its own tokens up to exp(CTC_MASKED_LOGPROB).
+    logp = logp.masked_fill(~token_mask.unsqueeze(1), CTC_MASKED_LOGPROB)
+    logp = F.pad(logp, (1, 0), value=blank_logprob)  # (B, T, L + 1), class 0 is blank
+    logp = F.log_softmax(logp, dim=-1).transpose(0, 1)  # (T, B, L + 1): CTC's (time, batch, class)
+    targets = torch.arange(1, n_tokens + 1, device=logp.device).repeat(n_batch, 1)  # (B, L)
+    return F.ctc_loss(
+        logp, targets, input_lengths=mel_lens, target_lengths=token_lens, reduction="mean", zero_infinity=True
+    )
 
 
 def binarization_loss(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
-    """``-mean log soft`` over the hard path's cells; both ``(B, T, L)``."""
-    log_soft = torch.log(torch.clamp(soft[hard == 1], min=1e-12))
+    """``-sum(log soft[hard == 1]) / sum(hard)``: pulls the soft alignment ``(B, T, L)`` onto the hard one."""
+    log_soft = torch.log(torch.clamp(soft[hard == 1], min=BINARIZATION_EPS))
     return -log_soft.sum() / hard.sum().clamp(min=1.0)
 
 
 class AlignmentEncoder(nn.Module):
-    """RAD-TTS aligner: distance between projected mel frames and projected token embeddings."""
+    """RAD-TTS aligner: squared distance between projected mel frames and projected token embeddings.
+
+    Keys are a small conv stack over token embeddings, queries one over mel frames; the scores
+    ``-ALIGNER_TEMPERATURE * ||q - k||^2`` are log-softmaxed over tokens and the log prior is added.
+    """
 
     def __init__(self, n_mels: int, text_dim: int, attn_dim: int) -> None:
         super().__init__()
+        # Widths and kernels as in RAD-TTS: a 3-wide conv for local context, then 1x1 projections.
         self.key_proj = nn.Sequential(
-            nn.Conv1d(text_dim, 2 * text_dim, 3, padding=1), nn.ReLU(), nn.Conv1d(2 * text_dim, attn_dim, 1)
+            nn.Conv1d(text_dim, 2 * text_dim, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(2 * text_dim, attn_dim, 1),
         )
         self.query_proj = nn.Sequential(
             nn.Conv1d(n_mels, 2 * n_mels, 3, padding=1),
@@ -130,18 +200,33 @@ class AlignmentEncoder(nn.Module):
         )
 
     def forward(
-        self, mels: torch.Tensor, text: torch.Tensor, token_mask: torch.Tensor, prior: torch.Tensor
+        self,
+        mels: torch.Tensor,
+        text: torch.Tensor,
+        token_mask: torch.Tensor,
+        log_prior: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Soft alignment and its log scores, both ``(B, 1, T, L)``.
+        """Soft alignment ``attn_soft`` and its log scores ``attn_logprob``, both ``(B, 1, T, L)``.
 
-        ``mels`` ``(B, n_mels, T)``, ``text`` ``(B, text_dim, L)``, ``token_mask`` ``(B, L)`` True
-        on real tokens, ``prior`` ``(B, T, L)``.
+        ``mels`` ``(B, n_mels, T)`` (zeros past each item's end), ``text`` token embeddings
+        ``(B, text_dim, L)``, ``token_mask`` ``(B, L)`` true on real tokens, ``log_prior``
+        ``(B, T, L)`` or None. ``attn_logprob`` is ``-inf`` on padded tokens; ``attn_soft`` sums to 1
+        over each frame's real tokens.
         """
-        q = self.query_proj(mels).transpose(1, 2)  # (B, T, A)
-        k = self.key_proj(text).transpose(1, 2)  # (B, L, A)
-        # ||q - k||^2 expanded, so the (B, A, T, L) difference tensor is never built.
-        dist = (q * q).sum(-1, keepdim=True) - 2 * torch.bmm(q, k.transpose(1, 2)) + (k * k).sum(-1).unsqueeze(1)
-        scores = F.log_softmax(-ALIGNER_TEMPERATURE * dist, dim=-1) + torch.log(prior + PRIOR_EPS)
-        scores = scores.masked_fill(~token_mask.unsqueeze(1), float("-inf")).unsqueeze(1)  # (B, 1, T, L)
-        soft = torch.softmax(scores, dim=-1)
+        # The distance of 80-dimensional vectors scaled by 5e-4 loses too much in bfloat16.
+        with torch.autocast(mels.device.type, enabled=False):
+            q = self.query_proj(mels.float()).transpose(1, 2)  # (B, A, T) -> (B, T, A)
+            k = self.key_proj(text.float()).transpose(1, 2)  # (B, A, L) -> (B, L, A)
+            # ||q - k||^2 expanded, so the (B, T, L, A) difference tensor is never built.
+            dist = (
+                (q * q).sum(-1, keepdim=True)
+                - 2 * torch.bmm(q, k.transpose(1, 2))
+                + (k * k).sum(-1).unsqueeze(1)
+            )
+            scores = (-ALIGNER_TEMPERATURE * dist).masked_fill(~token_mask.unsqueeze(1), float("-inf"))
+            scores = F.log_softmax(scores, dim=-1)  # (B, T, L), normalised over real tokens only
+            if log_prior is not None:
+                scores = scores + log_prior
+            scores = scores.unsqueeze(1)  # (B, 1, T, L)
+            soft = torch.softmax(scores, dim=-1)
         return soft, scores
