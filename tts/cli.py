@@ -7,6 +7,7 @@ import logging
 import sys
 
 from tts.errors import UserError
+from vocoders.audio import AudioConfigMismatch
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (UserError, FileNotFoundError) as exc:
+    # A voice whose models disagree on the audio config is the user's data to fix, not a crash.
+    except (UserError, FileNotFoundError, AudioConfigMismatch) as exc:
         print(f"ganspeech {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
