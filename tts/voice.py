@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import shutil
+
+from safetensors.torch import load_file, save_file
+
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.serialization import read_meta
 
@@ -126,3 +130,47 @@ def resolve_voice_dir(voice: str | Path | None) -> Path:
             raise VoiceError("no bundled voice is installed; pass --voice DIR with a trained voice")
         return BUNDLED_VOICE_DIR
     return Path(voice)
+
+
+# Files beside the models that travel with a voice when it is packed (documentation only).
+VOICE_DOC_FILES = ("MODEL_CARD.md",)
+
+
+def pack_voice(
+    src: str | Path,
+    dst: str | Path,
+    half: bool = True,
+    name: str | None = None,
+    description: str | None = None,
+) -> VoiceManifest:
+    """Copy the voice ``src`` into ``dst`` for distribution, floating weights as float16 if ``half``.
+
+    Only what inference needs travels: the manifest, each registered model's safetensors + JSON
+    and the model card; training state never lives in a voice directory. Loading casts float16
+    weights back to float32 (:func:`vocoders.serialization.load_state`), so halving costs only the
+    rounding of each weight.
+    """
+    src, dst = Path(src), Path(dst)
+    manifest = read_manifest(src)
+    if not manifest.models:
+        raise VoiceError(f"voice {src} has no models to pack")
+    if src.resolve() == dst.resolve():
+        raise VoiceError("pack a voice into another directory than its own")
+    dst.mkdir(parents=True, exist_ok=True)
+    for kind, stem in manifest.models.items():
+        state = load_file(str((src / stem).with_suffix(".safetensors")))
+        if half:
+            state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+        save_file({k: v.contiguous() for k, v in state.items()}, str((dst / stem).with_suffix(".safetensors")))
+        shutil.copyfile((src / stem).with_suffix(".json"), (dst / stem).with_suffix(".json"))
+        logger.info("packed %s (%s)", kind, "float16" if half else "as stored")
+    for doc in VOICE_DOC_FILES:
+        if (src / doc).is_file():
+            shutil.copyfile(src / doc, dst / doc)
+    packed = dataclasses.replace(
+        manifest,
+        name=name or manifest.name,
+        description=manifest.description if description is None else description,
+    )
+    write_manifest(dst, packed)
+    return packed

@@ -1,0 +1,52 @@
+"""Packing a voice for distribution: float16 weights, same manifest, loads and speaks the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from tts.cli import main
+from tts.synthesizer import Synthesizer
+from tts.voice import pack_voice, read_manifest
+from vocoders.serialization import load_state
+
+TEXT = "Packing keeps the voice."
+# float16 keeps 11 significant bits, so a weight moves by at most 2**-11 of itself.
+HALF_REL_STEP = 2.0**-11
+
+
+def test_pack_halves_floating_weights_and_keeps_the_rest(tiny_voice_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "packed"
+    manifest = pack_voice(tiny_voice_dir, out, half=True, name="packed-voice")
+    src = read_manifest(tiny_voice_dir)
+    assert manifest.name == "packed-voice"
+    assert manifest.models == src.models and manifest.symbols == src.symbols and manifest.audio == src.audio
+    for stem in src.models.values():
+        raw = load_file(str(out / f"{stem}.safetensors"))
+        assert all(t.dtype == torch.float16 for t in raw.values() if t.is_floating_point())
+        assert json.loads((out / f"{stem}.json").read_text()) == json.loads(
+            (tiny_voice_dir / f"{stem}.json").read_text()
+        )
+        before, after = load_state(tiny_voice_dir / stem), load_state(out / stem)
+        assert before.keys() == after.keys()
+        for k in before:
+            scale = before[k].abs().max().clamp(min=1e-6)
+            assert (before[k] - after[k]).abs().max() <= HALF_REL_STEP * scale + 1e-7, k
+
+
+def test_packed_voice_speaks_like_the_original(tiny_voice_dir: Path, tmp_path: Path) -> None:
+    pack_voice(tiny_voice_dir, tmp_path / "packed")
+    a = Synthesizer.load(tiny_voice_dir).synthesize(TEXT, vocoder="hifigan").audio
+    b = Synthesizer.load(tmp_path / "packed").synthesize(TEXT, vocoder="hifigan").audio
+    assert a.shape == b.shape
+    assert np.abs(a - b).max() <= 1e-2 * max(np.abs(a).max(), 1e-4)
+
+
+def test_pack_command_rejects_a_missing_voice(tmp_path: Path, capsys) -> None:
+    assert main(["pack", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
