@@ -350,7 +350,12 @@ def build_targets(synth: Synthesizer, vocoders: Sequence[str], wavenet_impl: str
 
 def _with_impl(synth: Synthesizer, impl: str) -> Synthesizer:
     return Synthesizer(
-        synth.manifest, synth.text2mel, synth.vocoder_models, synth.voice_dir, wavenet_impl=impl
+        synth.manifest,
+        synth.text2mel,
+        synth.vocoder_models,
+        synth.voice_dir,
+        wavenet_impl=impl,
+        gan_backend=synth.gan_backend,
     )
 
 
@@ -592,6 +597,8 @@ def run_bench(
             "stream": config.stream,
             "case_budget_s": config.case_budget_s,
             "seed": config.seed,
+            # The HiFi-GAN inference path actually used ("auto" resolved); None without a HiFi-GAN.
+            "gan_backend": synth.gan_backend_in_use,
         },
         texts=prepared,
         cases=cases,

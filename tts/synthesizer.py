@@ -4,6 +4,9 @@
 weight norm, checks that every model shares the voice's audio config, and puts the models in eval
 mode. ``synthesize(text, vocoder=...)`` runs frontend -> text-to-mel -> vocoder under
 ``torch.inference_mode()`` and times each stage.
+
+Every HiFi-GAN call goes through :func:`vocoders.hifigan_fast.optimize_generator`'s callable
+(backend ``gan_backend``); the plain generator stays in ``vocoder_models`` as the reference.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tts.text2mel import Text2Mel, Text2MelConfig
 from tts.voice import VOCODER_KINDS, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator
+from vocoders.hifigan_fast import AUTO, BACKENDS, OptimizedGenerator, optimize_generator
 from vocoders.serialization import config_from_dict, load_state, read_meta
 from vocoders.wavenet import WaveNet, WaveNetConfig
 
@@ -32,6 +36,8 @@ logger = logging.getLogger(__name__)
 # Silence put between sentences synthesized piecewise (Piper uses 0.2 s too).
 SENTENCE_PAUSE_S = 0.2
 WAVENET_IMPLS = ("fast", "reference")
+# "auto" picks the fastest measured backend; "eager" is the plain generator (the reference).
+GAN_BACKENDS = (AUTO, *BACKENDS)
 MS_PER_S = 1000.0
 
 
@@ -122,9 +128,12 @@ class Synthesizer:
         vocoders: dict[str, torch.nn.Module],
         voice_dir: Path,
         wavenet_impl: str = "fast",
+        gan_backend: str = AUTO,
     ) -> None:
         if wavenet_impl not in WAVENET_IMPLS:
             raise UserError(f"unknown WaveNet implementation {wavenet_impl!r}; choose one of {WAVENET_IMPLS}")
+        if gan_backend not in GAN_BACKENDS:
+            raise UserError(f"unknown HiFi-GAN backend {gan_backend!r}; choose one of {GAN_BACKENDS}")
         self.manifest = manifest
         self.voice_dir = voice_dir
         self.audio_config = manifest.audio
@@ -137,10 +146,25 @@ class Synthesizer:
             from vocoders.wavenet_fast import FastWaveNet
 
             self._fast_wavenet = FastWaveNet.from_model(vocoders["wavenet"])
+        self.gan_backend = gan_backend
+        # Every HiFi-GAN call (whole utterance and streamed chunks) goes through this callable.
+        self._fast_hifigan: OptimizedGenerator | None = None
+        if "hifigan" in vocoders:
+            self._fast_hifigan = optimize_generator(vocoders["hifigan"], gan_backend)  # type: ignore[arg-type]
+
+    @property
+    def gan_backend_in_use(self) -> str | None:
+        """The concrete HiFi-GAN backend ("auto" resolved); None when the voice has no HiFi-GAN."""
+        return self._fast_hifigan.backend if self._fast_hifigan is not None else None
 
     @classmethod
-    def load(cls, voice: str | Path | None = None, wavenet_impl: str = "fast") -> "Synthesizer":
-        """Load a voice directory (``None`` = the bundled voice)."""
+    def load(
+        cls, voice: str | Path | None = None, wavenet_impl: str = "fast", gan_backend: str = AUTO
+    ) -> Synthesizer:
+        """Load a voice directory (``None`` = the bundled voice).
+
+        ``gan_backend``: HiFi-GAN inference path, one of :data:`GAN_BACKENDS`.
+        """
         voice_dir = resolve_voice_dir(voice)
         manifest = read_manifest(voice_dir)
         if "text2mel" not in manifest.models:
@@ -152,7 +176,7 @@ class Synthesizer:
         vocoders = {k: _load_module(voice_dir, manifest.models[k], k, manifest.audio)[0] for k in vocs}
         if not manifest.trained:
             logger.warning("voice %s is randomly initialised (a test fixture): it will not speak", voice_dir)
-        return cls(manifest, text2mel, vocoders, voice_dir, wavenet_impl)  # type: ignore[arg-type]
+        return cls(manifest, text2mel, vocoders, voice_dir, wavenet_impl, gan_backend)  # type: ignore[arg-type]
 
     @property
     def sample_rate(self) -> int:
@@ -165,6 +189,12 @@ class Synthesizer:
     def check_vocoder(self, vocoder: str) -> None:
         if vocoder not in self.vocoder_models:
             raise UserError(f"unknown vocoder {vocoder!r}; this voice offers: {', '.join(self.vocoders)}")
+
+    def _gan(self) -> OptimizedGenerator:
+        """The optimised HiFi-GAN callable; callers have run :meth:`check_vocoder` first."""
+        if self._fast_hifigan is None:
+            raise UserError(f"unknown vocoder 'hifigan'; this voice offers: {', '.join(self.vocoders)}")
+        return self._fast_hifigan
 
     def analyze(self, text: str) -> list[Utterance]:
         """Normalise, split into sentences and phonemize; raises TextError when nothing is speakable."""
@@ -197,7 +227,7 @@ class Synthesizer:
         hop = self.audio_config.hop_length
         with torch.inference_mode():
             if vocoder == "hifigan":
-                gen = self.vocoder_models["hifigan"]
+                gen = self._gan()
                 return [gen(m).reshape(-1).numpy() for m in mels]  # (1, 1, T*hop) -> (T*hop,)
             lengths = [m.shape[-1] for m in mels]
             batch = torch.full(
@@ -245,7 +275,6 @@ class Synthesizer:
             sentences=[u.text for u in utterances],
             phonemes=[u.phonemes for u in utterances],
         )
-
 
     def synthesize_stream(
         self,
@@ -311,7 +340,9 @@ class Synthesizer:
         from vocoders.streaming import stream_vocode
 
         with torch.inference_mode():
-            for piece in stream_vocode(self.vocoder_models["hifigan"], mel, chunk_frames=chunk_frames):
+            # OptimizedGenerator has the cfg and hop_length that stream_vocode reads.
+            pieces = stream_vocode(self._gan(), mel, chunk_frames=chunk_frames)  # type: ignore[arg-type]
+            for piece in pieces:
                 yield piece.reshape(-1).numpy()
 
 

@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="WaveNet sample loop (default fast); both gives rows wavenet-reference and wavenet-fast",
     )
     p.add_argument(
+        "--gan-backend",
+        default=None,
+        choices=("auto", "eager", "channels_last", "torchscript"),
+        help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
+    )
+    p.add_argument(
         "--chunk-frames",
         type=int,
         default=defaults.chunk_frames,
@@ -96,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "with --server the server's own --wavenet-impl decides; set it on `ganspeech serve`"
             )
+        if args.gan_backend is not None:
+            raise UserError("with --server the server decides the HiFi-GAN backend")
         report = run_server_bench(
             args.server,
             texts,
@@ -114,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--requests sets the size of a --server --concurrency load test")
         wavenet_impl = args.wavenet_impl or "fast"
         # "both" loads the fast loop; the reference row shares its modules.
-        synth = Synthesizer.load(args.voice, wavenet_impl="fast" if wavenet_impl == "both" else wavenet_impl)
+        synth = Synthesizer.load(
+            args.voice,
+            wavenet_impl="fast" if wavenet_impl == "both" else wavenet_impl,
+            gan_backend=args.gan_backend or "auto",
+        )
         report = run_bench(synth, texts, vocoders, wavenet_impl, config, progress=progress)
     paths = write_outputs(report, args.out)
     print(format_table(report))

@@ -18,6 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voice", default=None, help="voice directory (default: the bundled voice)")
     p.add_argument("--vocoder", default="hifigan", help="hifigan (parallel GAN) or wavenet (autoregressive)")
     p.add_argument("--wavenet-impl", default="fast", choices=("fast", "reference"), help="WaveNet sample loop")
+    p.add_argument(
+        "--gan-backend",
+        default="auto",
+        choices=("auto", "eager", "channels_last", "torchscript"),
+        help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
+    )
     p.add_argument("--speaking-rate", type=float, default=1.0, help="1.0 normal, 2.0 twice as fast")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
@@ -42,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    synth = Synthesizer.load(args.voice, wavenet_impl=args.wavenet_impl)
+    synth = Synthesizer.load(args.voice, wavenet_impl=args.wavenet_impl, gan_backend=args.gan_backend)
     synth.check_vocoder(args.vocoder)
     result = synth.synthesize(text, vocoder=args.vocoder, speaking_rate=args.speaking_rate, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
