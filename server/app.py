@@ -49,7 +49,7 @@ VoiceLoader = Callable[[ServerConfig], VoiceRegistry]
 
 
 def _load_configured_voices(config: ServerConfig) -> VoiceRegistry:
-    return VoiceRegistry.load(config.voices, wavenet_impl=config.wavenet_impl)
+    return VoiceRegistry.load(config.voices, wavenet_impl=config.wavenet_impl, gan_backend=config.gan_backend)
 
 
 def torch_threads_per_job(workers: int) -> int:

@@ -53,6 +53,7 @@ class ServerConfig:
     # first chunk, large enough that per-chunk overhead stays negligible.
     stream_chunk_frames: int = 32
     wavenet_impl: str = "fast"  # "fast" (numba sample loop) or "reference" (the PyTorch one)
+    gan_backend: str = "auto"  # HiFi-GAN inference path; "auto" = fastest measured (torchscript on CPU)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

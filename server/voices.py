@@ -22,11 +22,11 @@ class VoiceRegistry:
         self.default = next(iter(self._synths))
 
     @classmethod
-    def load(cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast") -> VoiceRegistry:
+    def load(cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast", gan_backend: str = "auto") -> VoiceRegistry:
         """Load every voice in ``specs`` (none: the bundled voice)."""
         synths: dict[str, Synthesizer] = {}
         for spec in specs or (VoiceSpec(name=None, path=None),):
-            synth = Synthesizer.load(spec.path, wavenet_impl=wavenet_impl)
+            synth = Synthesizer.load(spec.path, wavenet_impl=wavenet_impl, gan_backend=gan_backend)
             name = spec.name or synth.manifest.name
             if name in synths:
                 raise VoiceError(

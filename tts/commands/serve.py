@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--wavenet-impl", default=d.wavenet_impl, choices=("fast", "reference"), help="WaveNet sample loop"
     )
+    p.add_argument(
+        "--gan-backend",
+        default=d.gan_backend,
+        choices=("auto", "eager", "channels_last", "torchscript"),
+        help="HiFi-GAN inference path (default auto: the fastest measured on this CPU)",
+    )
     p.set_defaults(func=run)
 
 
@@ -76,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         max_text_chars=args.max_text_chars,
         grace_s=args.grace,
         wavenet_impl=args.wavenet_impl,
+        gan_backend=args.gan_backend,
     )
     # The per-request log lines are the server's output: show them without needing --verbose.
     server_logger = logging.getLogger("server")
