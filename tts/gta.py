@@ -27,7 +27,7 @@ from tts.dataset import Entry, FeatureCache, collate_text2mel
 from tts.errors import UserError, VoiceError
 from tts.frontend import Frontend
 from tts.symbols import SymbolTable
-from tts.synthesizer import _load_module
+from tts.synthesizer import load_module
 from tts.text2mel import Text2Mel
 from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfigMismatch, check_compatible
@@ -81,7 +81,7 @@ def load_text2mel(voice: str | Path | None) -> tuple[VoiceManifest, Text2Mel, di
             f"voice {voice_dir} has no text2mel model; train one with `ganspeech train text2mel`"
         )
     try:
-        module, meta = _load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
+        module, meta = load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
     except AudioConfigMismatch as exc:
         raise VoiceError(str(exc)) from exc
     model = cast(Text2Mel, module)

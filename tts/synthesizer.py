@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,8 +95,14 @@ class SynthesisResult:
         return " ".join(self.sentences)
 
 
-def _load_module(voice_dir: Path, stem: str, kind: str, audio: AudioConfig) -> tuple[torch.nn.Module, dict]:
-    """Build model ``kind`` from its JSON config and load its safetensors weights."""
+def load_module(
+    voice_dir: Path, stem: str, kind: str, audio: AudioConfig
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Model ``kind`` stored under ``voice_dir / stem``, in eval mode with weight norm folded, and its metadata.
+
+    Raises :class:`VoiceError` when the stem holds another kind of model and
+    :class:`vocoders.audio.AudioConfigMismatch` when its audio config differs from ``audio``.
+    """
     meta = read_meta(voice_dir / stem)
     if meta.get("kind") != kind:
         raise VoiceError(f"{voice_dir / stem}.json holds a {meta.get('kind')!r} model, not {kind!r}")
@@ -172,8 +179,8 @@ class Synthesizer:
         vocs = [k for k in VOCODER_KINDS if k in manifest.models]
         if not vocs:
             raise VoiceError(f"voice {voice_dir} has no vocoder (hifigan or wavenet)")
-        text2mel, _ = _load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
-        vocoders = {k: _load_module(voice_dir, manifest.models[k], k, manifest.audio)[0] for k in vocs}
+        text2mel, _ = load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
+        vocoders = {k: load_module(voice_dir, manifest.models[k], k, manifest.audio)[0] for k in vocs}
         if not manifest.trained:
             logger.warning("voice %s is randomly initialised (a test fixture): it will not speak", voice_dir)
         return cls(manifest, text2mel, vocoders, voice_dir, wavenet_impl, gan_backend)  # type: ignore[arg-type]
