@@ -175,6 +175,25 @@ def check_mel(mel: torch.Tensor, n_mels: int) -> None:
         raise ValueError(f"mel must have shape (B, {n_mels}, F) with F >= 1, got {tuple(mel.shape)}")
 
 
+def generation_uniforms(
+    cfg: WaveNetConfig,
+    mel: torch.Tensor,
+    uniforms: torch.Tensor | None,
+    generator: torch.Generator | None,
+    temperature: float,
+) -> torch.Tensor:
+    """The checked arguments of a sample loop as its uniforms ``(B, F * hop_length)`` float64 (CPU).
+
+    Both sample loops (:meth:`WaveNet.generate` and :mod:`vocoders.wavenet_fast`) start here, so
+    they reject the same arguments and draw the same uniforms from the same ``generator``.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    check_mel(mel, cfg.n_mels)
+    b, _, n_frames = mel.shape
+    return resolve_uniforms(uniforms, b, n_frames * cfg.hop_length, generator)
+
+
 class _GatedLayer(nn.Module):
     """One dilated layer: ``h`` ``(B, R, T)`` and its conditioning ``(B, G, T)`` -> next ``h``, skip."""
 
@@ -304,13 +323,9 @@ class WaveNet(nn.Module):
         ``progress(done, total)`` is called as often. Runs without autograd state whatever the
         caller's grad mode: the caches hold detached tensors.
         """
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        check_mel(mel, self.cfg.n_mels)
         device = self.embed.weight.device
-        b, _, n_frames = mel.shape
-        n = n_frames * self.cfg.hop_length
-        u = resolve_uniforms(uniforms, b, n, generator).to(device)
+        u = generation_uniforms(self.cfg, mel, uniforms, generator, temperature).to(device)
+        b, n = u.shape
         state = self.incremental_state(mel.to(device))
         prev = torch.full((b,), self.silence, dtype=torch.long, device=device)
         classes = torch.empty(b, n, dtype=torch.long, device=device)

@@ -35,8 +35,7 @@ from vocoders.wavenet import (
     GenerationCancelled,
     WaveNet,
     WaveNetConfig,
-    check_mel,
-    resolve_uniforms,
+    generation_uniforms,
 )
 
 logger = logging.getLogger(__name__)
@@ -217,6 +216,9 @@ def _sample_block(
         )  # fmt: skip
 
 
+# A copy of _sample_block rather than one Python function compiled twice: numba's on-disk cache
+# keys compiled code by function location and argument types, not by options like ``parallel``,
+# so the two would share cache entries and one could load the other's code (numba issue 6845).
 @numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
 def _sample_block_parallel(
     start: int,
@@ -307,13 +309,9 @@ class FastWaveNet:
         Arguments as :meth:`WaveNet.generate`; ``should_stop`` and ``progress`` are called between
         blocks of :data:`FAST_BLOCK_SIZE` samples. The result is on the CPU.
         """
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
         cfg = self.cfg
-        check_mel(mel, cfg.n_mels)
-        b, _, n_frames = mel.shape
-        n = n_frames * cfg.hop_length
-        u = np.ascontiguousarray(resolve_uniforms(uniforms, b, n, generator).numpy())
+        u = np.ascontiguousarray(generation_uniforms(cfg, mel, uniforms, generator, temperature).numpy())
+        b, n = u.shape
         with torch.no_grad():
             lc = self._model.layer_conditioning(mel.detach().cpu().float())  # (B, L, G, F)
             cond = np.ascontiguousarray(lc.permute(0, 3, 1, 2).numpy())  # (B, F, L, G): one frame per read
