@@ -50,6 +50,27 @@ def response_audio(response: pb.SynthesizeResponse) -> np.ndarray:
     return decode(response.audio, ENCODING_NAMES[response.encoding])
 
 
+def synthesize_request(
+    text: str,
+    vocoder: str,
+    voice: str,
+    encoding: str,
+    sample_rate_hz: int,
+    speaking_rate: float,
+    seed: int,
+) -> pb.SynthesizeRequest:
+    """The request of a unary or streamed synthesis, vocoder and encoding given by name."""
+    return pb.SynthesizeRequest(
+        text=text,
+        voice=voice,
+        vocoder=vocoder_enum(vocoder),
+        encoding=encoding_enum(encoding),
+        sample_rate_hz=sample_rate_hz,
+        speaking_rate=speaking_rate,
+        seed=seed,
+    )
+
+
 @dataclass
 class StreamedAudio:
     """A whole stream gathered: the audio, its format and the server's summary."""
@@ -95,15 +116,7 @@ class SynthesisClient:
         seed: int = 0,
         timeout: float | None = None,
     ) -> pb.SynthesizeResponse:
-        request = pb.SynthesizeRequest(
-            text=text,
-            voice=voice,
-            vocoder=vocoder_enum(vocoder),
-            encoding=encoding_enum(encoding),
-            sample_rate_hz=sample_rate_hz,
-            speaking_rate=speaking_rate,
-            seed=seed,
-        )
+        request = synthesize_request(text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed)
         return self.stub.Synthesize(request, timeout=self._timeout(timeout))
 
     def stream(
@@ -117,15 +130,7 @@ class SynthesisClient:
         timeout: float | None = None,
     ) -> Iterator[pb.SynthesizeStreamResponse]:
         """The raw stream: a format message, audio chunks (LINEAR16), then a summary."""
-        request = pb.SynthesizeRequest(
-            text=text,
-            voice=voice,
-            vocoder=vocoder_enum(vocoder),
-            encoding=encoding_enum(LINEAR16),
-            sample_rate_hz=sample_rate_hz,
-            speaking_rate=speaking_rate,
-            seed=seed,
-        )
+        request = synthesize_request(text, vocoder, voice, LINEAR16, sample_rate_hz, speaking_rate, seed)
         return self.stub.SynthesizeStream(request, timeout=self._timeout(timeout))
 
     def stream_audio(self, text: str, **kwargs: object) -> StreamedAudio:
