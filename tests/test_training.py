@@ -13,10 +13,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from tts.training.loop import DistInfo, LoopConfig, train
+from tts.training.loop import DistInfo, train
 from tts.training.run import TrainRequest, build_context, build_recipe
+from vocoders.serialization import load_state
 
 SR = 16000
+# The module each recipe exports (and --init-from loads into), by its state_modules() name.
+EXPORTED_MODULE = {"text2mel": "model", "hifigan": "generator", "wavenet": "model"}
 TEST_LR = {"text2mel": 3e-3, "hifigan": 2e-3, "wavenet": 1e-2}
 TEXTS = [
     "The cat sat on the mat.",
@@ -108,13 +111,41 @@ def test_export_writes_a_loadable_voice(corpus: Path, tmp_path: Path) -> None:
     assert (tmp_path / "run" / "hifigan" / "samples").is_dir()
 
 
+@pytest.mark.parametrize("model", ["text2mel", "hifigan", "wavenet"])
+def test_init_from_loads_the_exported_weights_and_the_note_names_the_recipe(
+    model: str, corpus: Path, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    req = _request(model, corpus, tmp_path)
+    recipe = build_recipe(req, build_context(req))
+    recipe.export(7)
+    meta = json.loads((tmp_path / "voice" / f"{model}.json").read_text())
+    assert meta["step"] == 7
+    note = meta["training"]
+    assert note["recipe"] == model and note["lr"] == recipe.cfg.lr
+    assert Path(note["data"]).resolve() == corpus.resolve() and note["device"] == "cpu"
+    exported = load_state(tmp_path / "voice" / model)
+
+    def weights(init_from: str | None, run: str) -> dict[str, torch.Tensor]:
+        # Another seed than the exported model's, so equal weights can only come from loading them.
+        torch.manual_seed(1)
+        other = _request(model, corpus, tmp_path, run_dir=str(tmp_path / run), init_from=init_from)
+        return build_recipe(other, build_context(other)).state_modules()[EXPORTED_MODULE[model]].state_dict()
+
+    loaded = weights(str(tmp_path / "voice"), "run_init")
+    assert loaded.keys() == exported.keys()
+    assert all(torch.equal(loaded[k], exported[k]) for k in exported)
+    fresh = weights(None, "run_fresh")
+    assert not all(torch.equal(fresh[k], exported[k]) for k in exported)
+
+
 def test_two_process_gloo_ddp_run_completes(corpus: Path, tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
            "-m", "tts.cli", "train", "wavenet", "--data", str(corpus), "--out", str(tmp_path / "ddp_voice"),
            "--config", "tiny", "--max-steps", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "ddp_run"),
            "--cpu", "--no-progress"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "ddp_run" / "checkpoint.pt").is_file()
     assert (tmp_path / "ddp_voice" / "wavenet.safetensors").is_file()

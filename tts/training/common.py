@@ -1,19 +1,18 @@
-"""What every recipe shares: the run context and exporting a model into a voice directory."""
+"""What every recipe shares: the run context, initial weights and exporting a model into a voice directory."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from tts.training.loop import DistInfo, LoopConfig
 from tts.voice import init_voice, register_model
 from vocoders.audio import AudioConfig
-from vocoders.serialization import save_model
-
-from tts.training.loop import DistInfo, LoopConfig
+from vocoders.serialization import load_state, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +50,20 @@ def export_model(
     save_model(ctx.voice_dir / kind, module, kind, config, ctx.audio, extra=extra, half=ctx.half_weights)
     register_model(ctx.voice_dir, kind)
     logger.info("exported %s at step %d to %s", kind, step, ctx.voice_dir)
+
+
+def load_init_weights(ctx: RunContext, module: torch.nn.Module, kind: str) -> bool:
+    """Load the ``kind`` weights of the voice ``ctx.init_from`` into ``module``.
+
+    Returns False, leaving ``module`` as it is, when the run starts from scratch.
+    """
+    if ctx.init_from is None:
+        return False
+    module.load_state_dict(load_state(ctx.init_from / kind))
+    logger.info("%s initialised from %s", kind, ctx.init_from)
+    return True
+
+
+def training_note(ctx: RunContext, recipe: str, recipe_config: Any) -> dict[str, Any]:
+    """What an exported model's metadata records about its training: recipe, hyperparameters, data, device."""
+    return {"recipe": recipe, **asdict(recipe_config), "data": str(ctx.data_dir), "device": str(ctx.device)}

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.training.common import RunContext, export_model
+from tts.training.common import RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import VocoderData
 from vocoders.audio import save_audio
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
@@ -33,7 +33,6 @@ from vocoders.losses import (
     mel_l1_loss,
     scaled_resolutions,
 )
-from vocoders.serialization import load_state
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +65,7 @@ class HiFiGANRecipe:
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.gen_cfg = hifigan_config(cfg.generator, ctx.audio.hop_length, ctx.audio.n_mels)
         self.generator = HiFiGANGenerator(self.gen_cfg).to(ctx.device)
-        if ctx.init_from is not None:
-            self.generator.load_state_dict(load_state(ctx.init_from / "hifigan"))
-            logger.info("generator initialised from %s", ctx.init_from)
+        load_init_weights(ctx, self.generator, "hifigan")
         self.disc = Discriminators(DiscriminatorConfig(width=cfg.disc_width)).to(ctx.device)
         self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=cfg.betas)
@@ -147,5 +144,5 @@ class HiFiGANRecipe:
         return {"val_mel_l1": sum(losses) / max(len(losses), 1)}
 
     def export(self, step: int) -> None:
-        note = {"recipe": "hifigan", **asdict(self.cfg), "data": str(self.ctx.data_dir), "device": str(self.ctx.device)}
+        note = training_note(self.ctx, self.name, self.cfg)
         export_model(self.ctx, self.generator, "hifigan", self.gen_cfg, self.data.symbols, step, note)

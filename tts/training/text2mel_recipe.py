@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ from tts.dataset import Text2MelDataset, collate_text2mel
 from tts.symbols import DEFAULT_SYMBOLS
 from tts.text2mel import Text2Mel, text2mel_config
 from tts.text2mel_losses import binarization_weight, text2mel_loss
-from tts.training.common import RunContext, export_model
+from tts.training.common import RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import build_cache
-from vocoders.serialization import load_state
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +59,7 @@ class Text2MelRecipe:
         self.collate = collate_text2mel
         self.model_cfg = text2mel_config(cfg.model, n_symbols=len(self.symbols), n_mels=ctx.audio.n_mels)
         self.model = Text2Mel(self.model_cfg)
-        if ctx.init_from is not None:
-            self.model.load_state_dict(load_state(ctx.init_from / "text2mel"))
-        else:
+        if not load_init_weights(ctx, self.model, "text2mel"):
             self._set_mel_stats()
         self.model.to(ctx.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -127,5 +124,5 @@ class Text2MelRecipe:
         return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
 
     def export(self, step: int) -> None:
-        note = {"recipe": "text2mel", **asdict(self.cfg), "data": str(self.ctx.data_dir), "device": str(self.ctx.device)}
+        note = training_note(self.ctx, self.name, self.cfg)
         export_model(self.ctx, self.model, "text2mel", self.model_cfg, self.symbols, step, note)

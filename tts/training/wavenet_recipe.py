@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.training.common import RunContext, export_model
+from tts.training.common import RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import VocoderData
 from vocoders.mulaw import mu_law_encode
-from vocoders.serialization import load_state
 from vocoders.wavenet import WaveNet, wavenet_config
 
 logger = logging.getLogger(__name__)
@@ -51,9 +50,7 @@ class WaveNetRecipe:
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.model_cfg = wavenet_config(cfg.model, ctx.audio.hop_length, ctx.audio.n_mels)
         self.model = WaveNet(self.model_cfg).to(ctx.device)
-        if ctx.init_from is not None:
-            self.model.load_state_dict(load_state(ctx.init_from / "wavenet"))
-            logger.info("WaveNet initialised from %s", ctx.init_from)
+        load_init_weights(ctx, self.model, "wavenet")
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=cfg.decay_steps, gamma=cfg.lr_decay)
@@ -105,5 +102,5 @@ class WaveNetRecipe:
         return {"val_ce_ema": sum(losses) / max(len(losses), 1)}
 
     def export(self, step: int) -> None:
-        note = {"recipe": "wavenet", **asdict(self.cfg), "data": str(self.ctx.data_dir), "device": str(self.ctx.device)}
+        note = training_note(self.ctx, self.name, self.cfg)
         export_model(self.ctx, self.ema, "wavenet", self.model_cfg, self.data.symbols, step, note)
