@@ -7,8 +7,9 @@ Layout of a voice directory::
     hifigan.safetensors     hifigan.json
     wavenet.safetensors     wavenet.json
 
-Every model's JSON repeats the audio config it was trained with, and :func:`load_voice_models`
-checks each against the manifest so a vocoder trained on other features is refused.
+Every model's JSON repeats the audio config it was trained with; :func:`register_model` and
+:func:`tts.synthesizer.load_module` check it against the manifest, so a vocoder trained on other
+features is refused.
 """
 
 from __future__ import annotations
@@ -16,18 +17,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import shutil
-
 from safetensors.torch import load_file, save_file
 
-from vocoders.audio import AudioConfig, check_compatible
-from vocoders.serialization import read_meta
-
 from tts.errors import VoiceError
+from vocoders.audio import AudioConfig, check_compatible
+from vocoders.serialization import read_meta, storable_state
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class VoiceManifest:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "VoiceManifest":
+    def from_dict(cls, d: dict[str, Any]) -> VoiceManifest:
         d = dict(d)
         version = d.get("format_version", FORMAT_VERSION)
         if version > FORMAT_VERSION:
@@ -158,10 +157,8 @@ def pack_voice(
         raise VoiceError("pack a voice into another directory than its own")
     dst.mkdir(parents=True, exist_ok=True)
     for kind, stem in manifest.models.items():
-        state = load_file(str((src / stem).with_suffix(".safetensors")))
-        if half:
-            state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
-        save_file({k: v.contiguous() for k, v in state.items()}, str((dst / stem).with_suffix(".safetensors")))
+        state = storable_state(load_file(str((src / stem).with_suffix(".safetensors"))), half)
+        save_file(state, str((dst / stem).with_suffix(".safetensors")))
         shutil.copyfile((src / stem).with_suffix(".json"), (dst / stem).with_suffix(".json"))
         logger.info("packed %s (%s)", kind, "float16" if half else "as stored")
     for doc in VOICE_DOC_FILES:

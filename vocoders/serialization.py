@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +48,18 @@ def _to_tuple(value: Any) -> Any:
     return tuple(_to_tuple(v) for v in value) if isinstance(value, list) else value
 
 
+def storable_state(state: Mapping[str, torch.Tensor], half: bool = False) -> dict[str, torch.Tensor]:
+    """``state`` as safetensors can write it: detached contiguous CPU tensors, floating ones as
+    float16 when ``half`` (:func:`load_state` casts them back to float32)."""
+    stored = {}
+    for name, tensor in state.items():
+        t = tensor.detach().cpu()
+        if half and t.is_floating_point():
+            t = t.half()
+        stored[name] = t.contiguous()
+    return stored
+
+
 def save_model(
     stem: str | Path,
     module: torch.nn.Module,
@@ -62,15 +75,9 @@ def save_model(
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    state = {}
-    for name, tensor in module.state_dict().items():
-        t = tensor.detach().cpu().contiguous()
-        if half and t.is_floating_point():
-            t = t.half()
-        state[name] = t
     weights = stem.with_suffix(".safetensors")
     meta_path = stem.with_suffix(".json")
-    save_file(state, str(weights))
+    save_file(storable_state(module.state_dict(), half), str(weights))
     meta = {"kind": kind, "audio": audio.to_dict(), "config": config_to_dict(config), **(extra or {})}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     logger.info("saved %s model to %s", kind, weights)
