@@ -11,7 +11,8 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.bench import LENGTH_TEXTS, BenchConfig
+    from tts.bench import LENGTH_TEXTS, WAVENET_IMPL_CHOICES, BenchConfig
+    from tts.synthesizer import GAN_BACKENDS
 
     defaults = BenchConfig()
     p = sub.add_parser(
@@ -41,13 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--wavenet-impl",
         default=None,
-        choices=("fast", "reference", "both"),
+        choices=WAVENET_IMPL_CHOICES,
         help="WaveNet sample loop (default fast); both gives rows wavenet-reference and wavenet-fast",
     )
     p.add_argument(
         "--gan-backend",
         default=None,
-        choices=("auto", "eager", "channels_last", "torchscript"),
+        choices=GAN_BACKENDS,
         help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
     )
     p.add_argument(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 
-# server.config is plain dataclasses: importing it here keeps `ganspeech --help` free of grpc and torch.
+# server.config is plain dataclasses: importing it here keeps `ganspeech --help` free of grpc.
 from server.config import ServerConfig, VoiceSpec
 
 logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+
     d = ServerConfig()
     p = sub.add_parser(
         "serve",
@@ -58,12 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"seconds in-flight requests may finish after SIGTERM before being cancelled (default {d.grace_s})",
     )
     p.add_argument(
-        "--wavenet-impl", default=d.wavenet_impl, choices=("fast", "reference"), help="WaveNet sample loop"
+        "--wavenet-impl", default=d.wavenet_impl, choices=WAVENET_IMPLS, help="WaveNet sample loop"
     )
     p.add_argument(
         "--gan-backend",
         default=d.gan_backend,
-        choices=("auto", "eager", "channels_last", "torchscript"),
+        choices=GAN_BACKENDS,
         help="HiFi-GAN inference path (default auto: the fastest measured on this CPU)",
     )
     p.set_defaults(func=run)

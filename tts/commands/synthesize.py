@@ -13,15 +13,17 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+
     p = sub.add_parser("synthesize", help="speak text into a WAV file")
     p.add_argument("text", help="text to speak (any length; '-' reads standard input)")
     p.add_argument("--voice", default=None, help="voice directory (default: the bundled voice)")
     p.add_argument("--vocoder", default="hifigan", help="hifigan (parallel GAN) or wavenet (autoregressive)")
-    p.add_argument("--wavenet-impl", default="fast", choices=("fast", "reference"), help="WaveNet sample loop")
+    p.add_argument("--wavenet-impl", default="fast", choices=WAVENET_IMPLS, help="WaveNet sample loop")
     p.add_argument(
         "--gan-backend",
         default="auto",
-        choices=("auto", "eager", "channels_last", "torchscript"),
+        choices=GAN_BACKENDS,
         help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
     )
     p.add_argument("--speaking-rate", type=float, default=1.0, help="1.0 normal, 2.0 twice as fast")
