@@ -56,7 +56,7 @@ class AudioConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AudioConfig":
+    def from_dict(cls, d: dict[str, Any]) -> AudioConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:

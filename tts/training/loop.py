@@ -197,7 +197,7 @@ class _StopFlag:
         self.stop = False
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopFlag":
+    def __enter__(self) -> _StopFlag:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -211,7 +211,7 @@ class _StopFlag:
         logger.warning("signal %d: saving a checkpoint and stopping after this step", signum)
         self.stop = True
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
 

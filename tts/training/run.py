@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -14,6 +15,11 @@ from tts.training.common import RunContext
 from tts.training.loop import LoopConfig, TrainResult, init_distributed, pick_device, seed_everything, train
 from tts.voice import MANIFEST_NAME, read_manifest
 from vocoders.audio import AUDIO_PRESETS
+
+if TYPE_CHECKING:
+    from tts.training.hifigan_recipe import HiFiGANRecipe
+    from tts.training.text2mel_recipe import Text2MelRecipe
+    from tts.training.wavenet_recipe import WaveNetRecipe
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +97,7 @@ def build_context(req: TrainRequest) -> RunContext:
     )
 
 
-def build_recipe(req: TrainRequest, ctx: RunContext):  # noqa: ANN201 - one of three recipe classes
+def build_recipe(req: TrainRequest, ctx: RunContext) -> Text2MelRecipe | HiFiGANRecipe | WaveNetRecipe:
     config = req.config or DEFAULT_CONFIG[req.model]
     mel_dir = Path(req.mel_dir) if req.mel_dir else None
     if req.model == "text2mel":
