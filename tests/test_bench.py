@@ -51,11 +51,14 @@ def test_summarize_median_p90_min() -> None:
 
 
 def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
-    report: bench.BenchReport, tmp_path: Path
+    report: bench.BenchReport, synth: Synthesizer, tmp_path: Path
 ) -> None:
     paths = bench.write_outputs(report, tmp_path / "out")
     doc = json.loads(paths["json"].read_text())
     _validate(doc)
+    settings = doc["settings"]
+    assert (settings["repeats"], settings["warmup"], settings["chunk_frames"]) == (2, 1, 4)
+    assert settings["gan_backend"] == synth.gan_backend_in_use is not None
     assert {r["vocoder"] for r in doc["results"]} == {"hifigan", "wavenet"}
     assert {(r["label"], r["text"]) for r in doc["results"]} == {
         (label, name) for label in ("hifigan", "wavenet-fast") for name, _ in TEXTS
@@ -269,6 +272,7 @@ def test_server_mode_unary_streaming_and_load_test(synth: Synthesizer, tmp_path:
     doc = json.loads(bench.write_outputs(rep, tmp_path)["json"].read_text())
     _validate(doc)
     assert doc["mode"] == "server" and doc["server"]["voice"] == "tiny"
+    assert doc["settings"]["repeats"] == 2 and doc["settings"]["concurrency"] == 2
     assert [r["label"] for r in doc["results"]] == ["hifigan", "wavenet"]
     for r in doc["results"]:
         assert r["status"] == "ok" and r["repeats"] == 2

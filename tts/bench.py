@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -591,12 +591,7 @@ def run_bench(
         settings={
             "vocoders": list(vocoders),
             "wavenet_impl": wavenet_impl,
-            "repeats": config.repeats,
-            "warmup": config.warmup,
-            "chunk_frames": config.chunk_frames,
-            "stream": config.stream,
-            "case_budget_s": config.case_budget_s,
-            "seed": config.seed,
+            **asdict(config),  # every BenchConfig field: the report records all that shaped the run
             # The HiFi-GAN inference path actually used ("auto" resolved); None without a HiFi-GAN.
             "gan_backend": synth.gan_backend_in_use,
         },
@@ -848,12 +843,7 @@ def run_server_bench(
         settings={
             "vocoders": list(vocoders),
             "wavenet_impl": "server",
-            "repeats": config.repeats,
-            "warmup": config.warmup,
-            "chunk_frames": config.chunk_frames,
-            "stream": config.stream,
-            "case_budget_s": config.case_budget_s,
-            "seed": config.seed,
+            **asdict(config),  # every BenchConfig field: the report records all that shaped the run
             "server": address,
             **({"concurrency": concurrency} if concurrency is not None else {}),
         },
