@@ -72,6 +72,20 @@ def _scaled(channels: int, width: float, multiple: int = 1) -> int:
     return max(multiple, math.ceil(channels * width / multiple) * multiple)
 
 
+def _score(
+    convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A sub-discriminator's layers on ``x``: its scores flattened to ``(B, N)`` and the feature map
+    of every layer, ``convs`` (each followed by a leaky ReLU) then ``conv_post``."""
+    fmaps = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmaps.append(x)
+    x = conv_post(x)
+    fmaps.append(x)
+    return torch.flatten(x, 1, -1), fmaps
+
+
 class PeriodDiscriminator(nn.Module):
     """One MPD branch: 2-D convs over the waveform folded by ``period``."""
 
@@ -98,13 +112,7 @@ class PeriodDiscriminator(nn.Module):
             wav = F.pad(wav, (0, self.period - remainder), mode="reflect")
             t = wav.shape[-1]
         x = wav.view(b, c, t // self.period, self.period)  # (B, 1, T) -> (B, 1, T / p, p)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return torch.flatten(x, 1, -1), fmaps  # (B, 1, H, p) -> (B, H * p)
+        return _score(self.convs, self.conv_post, x)  # scores (B, 1, H, p) flattened to (B, H * p)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -124,14 +132,7 @@ class ScaleDiscriminator(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Scores ``(B, N)`` and feature maps ``(B, C_i, L_i)`` of ``wav`` ``(B, 1, T)``."""
-        x = wav
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmaps.append(x)
-        x = self.conv_post(x)
-        fmaps.append(x)
-        return torch.flatten(x, 1, -1), fmaps  # (B, 1, L) -> (B, L)
+        return _score(self.convs, self.conv_post, wav)  # scores (B, 1, L) flattened to (B, L)
 
 
 # (real_outs, fake_outs, real_fmaps, fake_fmaps): one entry per sub-discriminator in each list.
