@@ -29,6 +29,7 @@ import torch
 from tts.errors import UserError
 from tts.machine import machine_info
 from tts.synthesizer import MS_PER_S, Synthesizer
+from tts.text2mel import MEL_PAD_VALUE
 from vocoders.audio import mel_spectrogram, save_audio
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def _save_mel_png(mel: np.ndarray, path: Path, title: str, frame_s: float, vmin:
 
 def _warm_up(synth: Synthesizer, vocoders: Sequence[str], seed: int) -> None:
     """One tiny vocoder call each, so the first sentence's latency is not torch's start-up."""
-    mel = torch.full((1, synth.audio_config.n_mels, WARMUP_FRAMES), float(np.log(1e-5)))  # (1, n_mels, T)
+    mel = torch.full((1, synth.audio_config.n_mels, WARMUP_FRAMES), MEL_PAD_VALUE)  # (1, n_mels, T) of silence
     for voc in vocoders:
         synth.vocode([mel], voc, seed=seed)
 

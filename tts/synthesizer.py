@@ -24,7 +24,7 @@ import torch
 from tts.errors import TextError, UserError, VoiceError
 from tts.frontend import Frontend, Utterance
 from tts.symbols import SymbolTable
-from tts.text2mel import Text2Mel, Text2MelConfig
+from tts.text2mel import MEL_PAD_VALUE, Text2Mel, Text2MelConfig
 from tts.voice import VOCODER_KINDS, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator
@@ -237,8 +237,9 @@ class Synthesizer:
                 gen = self._gan()
                 return [gen(m).reshape(-1).numpy() for m in mels]  # (1, 1, T*hop) -> (T*hop,)
             lengths = [m.shape[-1] for m in mels]
+            # Shorter mels are padded with silence; the samples it yields are cut off below.
             batch = torch.full(
-                (len(mels), self.audio_config.n_mels, max(lengths)), float(np.log(1e-5)), dtype=torch.float32
+                (len(mels), self.audio_config.n_mels, max(lengths)), MEL_PAD_VALUE, dtype=torch.float32
             )
             for i, m in enumerate(mels):
                 batch[i, :, : lengths[i]] = m[0]
