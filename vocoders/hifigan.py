@@ -207,6 +207,14 @@ def upsample_padding(rate: int, kernel_size: int) -> tuple[int, int]:
     return (excess + 1) // 2, excess % 2
 
 
+def check_mel(mel: torch.Tensor, n_mels: int) -> None:
+    """Raise ``ValueError`` unless ``mel`` is a generator input ``(B, n_mels, T)`` with ``T >= 1``."""
+    if mel.dim() != 3 or mel.shape[1] != n_mels:
+        raise ValueError(f"expected mel (B, {n_mels}, T), got {tuple(mel.shape)}")
+    if mel.shape[-1] == 0:
+        raise ValueError("mel has no frames")
+
+
 class HiFiGANGenerator(nn.Module):
     """Mel-to-waveform generator; see the module docstring for the layout."""
 
@@ -235,10 +243,7 @@ class HiFiGANGenerator(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """Waveform ``(B, 1, T * hop)`` in [-1, 1] from log-mel ``(B, n_mels, T)``, ``T >= 1``."""
-        if mel.dim() != 3 or mel.shape[1] != self.cfg.n_mels:
-            raise ValueError(f"expected mel (B, {self.cfg.n_mels}, T), got {tuple(mel.shape)}")
-        if mel.shape[-1] == 0:
-            raise ValueError("mel has no frames")
+        check_mel(mel, self.cfg.n_mels)
         n_branches = len(self.cfg.resblock_kernel_sizes)
         x = self.conv_pre(mel)
         for i, up in enumerate(self.ups):

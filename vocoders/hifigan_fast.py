@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator
+from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator, check_mel
 
 logger = logging.getLogger(__name__)
 
@@ -177,10 +177,7 @@ class OptimizedGenerator:
 
     def __call__(self, mel: torch.Tensor) -> torch.Tensor:
         """Waveform ``(B, 1, T * hop)`` from log-mel ``(B, n_mels, T)``, ``T >= 1``."""
-        if mel.dim() != 3 or mel.shape[1] != self.cfg.n_mels:
-            raise ValueError(f"expected mel (B, {self.cfg.n_mels}, T), got {tuple(mel.shape)}")
-        if mel.shape[-1] == 0:
-            raise ValueError("mel has no frames")
+        check_mel(mel, self.cfg.n_mels)
         with torch.no_grad():
             return self._forward(mel)
 
