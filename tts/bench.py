@@ -319,7 +319,7 @@ def read_texts_file(path: str | Path) -> list[tuple[str, str]]:
 def prepare_texts(synth: Synthesizer, texts: Sequence[tuple[str, str]]) -> list[BenchText]:
     """Analyse each text and predict its audio length from the text-to-mel frames (cheap: no vocoder)."""
     prepared = []
-    hop_s = synth.audio_config.hop_length / synth.sample_rate
+    hop_s = synth.audio_config.frame_seconds
     for name, text in texts:
         utts = synth.analyze(text)
         frames = sum(synth.text_to_mel(u).shape[-1] for u in utts)  # each mel is (1, n_mels, T_i)

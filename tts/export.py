@@ -159,7 +159,7 @@ def export_samples(
     out.mkdir(parents=True, exist_ok=True)
     utterances = [u for text in texts for u in synth.analyze(text)]
     _warm_up(synth, vocoders, seed)
-    frame_s = synth.audio_config.hop_length / synth.sample_rate
+    frame_s = synth.audio_config.frame_seconds
     sentences: list[Sentence] = []
     steps = len(utterances) * len(vocoders)
     with tqdm(

@@ -65,6 +65,7 @@ class AudioConfig:
 
     @property
     def frame_seconds(self) -> float:
+        """Duration of one mel frame (one hop) in seconds."""
         return self.hop_length / self.sample_rate
 
 
