@@ -131,7 +131,7 @@ def _save_mel_png(mel: np.ndarray, path: Path, title: str, frame_s: float, vmin:
 
 def _warm_up(synth: Synthesizer, vocoders: Sequence[str], seed: int) -> None:
     """One tiny vocoder call each, so the first sentence's latency is not torch's start-up."""
-    mel = torch.full((1, synth.audio_config.n_mels, WARMUP_FRAMES), MEL_PAD_VALUE)  # (1, n_mels, T) of silence
+    mel = torch.full((1, synth.audio_config.n_mels, WARMUP_FRAMES), MEL_PAD_VALUE)  # (1, n_mels, T) silence
     for voc in vocoders:
         synth.vocode([mel], voc, seed=seed)
 

@@ -98,7 +98,7 @@ class SynthesisResult:
 def load_module(
     voice_dir: Path, stem: str, kind: str, audio: AudioConfig
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Model ``kind`` stored under ``voice_dir / stem``, in eval mode with weight norm folded, and its metadata.
+    """Model ``kind`` stored under ``voice_dir / stem`` (eval mode, weight norm folded) and its metadata.
 
     Raises :class:`VoiceError` when the stem holds another kind of model and
     :class:`vocoders.audio.AudioConfigMismatch` when its audio config differs from ``audio``.
