@@ -206,11 +206,18 @@ def test_voice_spec_parsing() -> None:
 
 def test_registry_defaults_to_the_bundled_voice(monkeypatch: pytest.MonkeyPatch, synth: Synthesizer) -> None:
     seen = []
-    monkeypatch.setattr(
-        Synthesizer, "load", classmethod(lambda cls, v, wavenet_impl="fast": seen.append(v) or synth)
-    )
-    reg = VoiceRegistry.load(())
-    assert seen == [None] and reg.names == [synth.manifest.name] and reg.default == synth.manifest.name
+
+    def load(
+        cls: type[Synthesizer], voice: str | Path | None, wavenet_impl: str = "fast", gan_backend: str = "auto"
+    ) -> Synthesizer:
+        seen.append((voice, wavenet_impl, gan_backend))
+        return synth
+
+    monkeypatch.setattr(Synthesizer, "load", classmethod(load))
+    reg = VoiceRegistry.load((), wavenet_impl="reference", gan_backend="eager")
+    # No spec means the bundled voice (None), loaded with the server's vocoder settings.
+    assert seen == [(None, "reference", "eager")]
+    assert reg.names == [synth.manifest.name] and reg.default == synth.manifest.name
 
 
 # RPCs.
