@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from tts.errors import UserError
 from tts.training.loop import DistInfo, train
 from tts.training.run import TrainRequest, build_context, build_recipe
 from vocoders.serialization import load_state
@@ -95,6 +96,17 @@ def test_resume_gives_identical_next_steps(model: str, corpus: Path, tmp_path: P
     resumed = run("resumed", 4, True)
     assert sorted(resumed) == [3, 4]
     assert resumed[3] == straight[3] and resumed[4] == straight[4]
+
+
+def test_a_fresh_run_refuses_a_run_folder_that_holds_a_checkpoint(corpus: Path, tmp_path: Path) -> None:
+    req = _request("wavenet", corpus, tmp_path, max_steps=2, checkpoint_every=2, validate_every=1000)
+    ctx = build_context(req)
+    train(build_recipe(req, ctx), ctx.run_dir, ctx.loop, DistInfo(), progress=False)
+    ckpt = ctx.run_dir / "checkpoint.pt"
+    saved = ckpt.read_bytes()
+    with pytest.raises(UserError, match="--resume"):
+        train(build_recipe(req, ctx), ctx.run_dir, ctx.loop, DistInfo(), progress=False)
+    assert ckpt.read_bytes() == saved
 
 
 def test_export_writes_a_loadable_voice(corpus: Path, tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from tts.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -240,6 +242,13 @@ def train(
             raise FileNotFoundError(f"--resume given but {ckpt} does not exist")
         step, _ = load_checkpoint(ckpt, recipe)
         logger.info("resumed %s from step %d", recipe.name, step)
+    elif ckpt.is_file():
+        # A fresh run would overwrite another run's state at its first checkpoint (two voice
+        # directories with the same name share the default run folder).
+        raise UserError(
+            f"{run_dir} already holds a training checkpoint: pass --resume to continue that run, "
+            "or --run-dir to start a new one elsewhere"
+        )
     metrics_file = run_dir / METRICS_NAME
     last: dict[str, float] = {}
     interrupted = False
