@@ -54,6 +54,7 @@ launch() {
     --init-from .device/init \
     --half-weights --max-steps 100000000 --checkpoint-every 500 --validate-every 1000 --no-progress \
     ${!args_var} >"$work/$model.log" 2>&1 < /dev/null &
+  launched_pid=$!
   echo "started $model (log $work/$model.log)"
 }
 
@@ -69,7 +70,12 @@ start() {
     launch "$model"
     # The first trainer builds the feature cache; the others wait for it rather than race it.
     if [ "$first" = 1 ]; then
-      until cache_ready; do sleep 5; done
+      until cache_ready; do
+        if ! kill -0 "$launched_pid" 2>/dev/null; then
+          echo "$model stopped before its feature cache was ready:" >&2; tail -n 20 "$work/$model.log" >&2; exit 1
+        fi
+        sleep 5
+      done
       first=0
     fi
   done
