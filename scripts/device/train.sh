@@ -12,8 +12,8 @@
 #
 # What comes back ($OUT, <= 8 files of <= 16 MiB): voice.tar (the fp16 voice, metrics, logs; unpack
 # and `ganspeech pack` it) and ckpt.tar.part-* (text-to-mel and WaveNet training state, resumable
-# with `ganspeech train ... --resume --run-dir`). HiFi-GAN's state with full discriminators and
-# their optimiser is ~1 GB and cannot come back; its next run starts again from its weights.
+# with `ganspeech train ... --resume --run-dir`). HiFi-GAN's state (full-size discriminators and
+# their optimiser) is far over the 64 MiB that can come back; its next run starts from its weights.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
