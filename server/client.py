@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 import numpy as np
@@ -20,6 +21,9 @@ from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_NAMES
 from tts.errors import UserError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11; only type checkers read this
 
 MS_PER_S = 1000.0
 DEFAULT_SERVER = "127.0.0.1:50051"
@@ -93,7 +97,7 @@ class SynthesisClient:
         self.stub = pb_grpc.SynthesizerStub(self.channel)
         self.health_stub = health_pb2_grpc.HealthStub(self.channel)
 
-    def __enter__(self) -> SynthesisClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -71,7 +71,7 @@ def _code(fn, *args, **kwargs) -> tuple[grpc.StatusCode, str]:
 
 
 def _start(registry: VoiceRegistry, **overrides) -> GanspeechServer:
-    fields = dict(port=0, voices=(VoiceSpec(VOICE, "unused"),), workers=2, max_wavenet_jobs=1, max_queue=16)
+    fields = {"port": 0, "voices": (VoiceSpec(VOICE, "unused"),), "workers": 2, "max_wavenet_jobs": 1, "max_queue": 16}
     fields.update(overrides)
     srv = build_server(ServerConfig(**fields), loader=lambda _cfg: registry)
     srv.start()
@@ -185,11 +185,11 @@ def test_admission_refuses_wavenet_without_taking_a_worker() -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        dict(workers=1),
-        dict(workers=2, max_wavenet_jobs=2),
-        dict(max_wavenet_jobs=0),
-        dict(max_queue=-1),
-        dict(port=70000),
+        {"workers": 1},
+        {"workers": 2, "max_wavenet_jobs": 2},
+        {"max_wavenet_jobs": 0},
+        {"max_queue": -1},
+        {"port": 70000},
     ],
 )
 def test_config_rejects_settings_that_break_the_guarantees(fields: dict) -> None:
@@ -334,18 +334,18 @@ def test_compare_runs_both_vocoders(client: SynthesisClient) -> None:
 # Bad input: INVALID_ARGUMENT before any model runs.
 
 BAD_REQUESTS = {
-    "empty text": (dict(text=""), "empty"),
-    "blank text": (dict(text="  \n "), "empty"),
-    "text over the limit": (dict(text="word " * 1000), "at most"),
-    "unknown voice": (dict(voice="nobody"), "unknown voice"),
-    "unspecified vocoder": (dict(vocoder=pb.VOCODER_UNSPECIFIED), "vocoder is required"),
-    "unknown vocoder": (dict(vocoder=7), "unknown vocoder"),
-    "unspecified encoding": (dict(encoding=pb.AUDIO_ENCODING_UNSPECIFIED), "encoding is required"),
-    "unknown encoding": (dict(encoding=9), "unknown encoding"),
-    "unsupported sample rate": (dict(sample_rate_hz=12345), "sample_rate_hz"),
-    "negative sample rate": (dict(sample_rate_hz=-16000), "sample_rate_hz"),
-    "speaking rate too fast": (dict(speaking_rate=9.0), "speaking_rate"),
-    "negative speaking rate": (dict(speaking_rate=-1.0), "speaking_rate"),
+    "empty text": ({"text": ""}, "empty"),
+    "blank text": ({"text": "  \n "}, "empty"),
+    "text over the limit": ({"text": "word " * 1000}, "at most"),
+    "unknown voice": ({"voice": "nobody"}, "unknown voice"),
+    "unspecified vocoder": ({"vocoder": pb.VOCODER_UNSPECIFIED}, "vocoder is required"),
+    "unknown vocoder": ({"vocoder": 7}, "unknown vocoder"),
+    "unspecified encoding": ({"encoding": pb.AUDIO_ENCODING_UNSPECIFIED}, "encoding is required"),
+    "unknown encoding": ({"encoding": 9}, "unknown encoding"),
+    "unsupported sample rate": ({"sample_rate_hz": 12345}, "sample_rate_hz"),
+    "negative sample rate": ({"sample_rate_hz": -16000}, "sample_rate_hz"),
+    "speaking rate too fast": ({"speaking_rate": 9.0}, "speaking_rate"),
+    "negative speaking rate": ({"speaking_rate": -1.0}, "speaking_rate"),
 }
 
 
@@ -369,10 +369,10 @@ def test_bad_input_is_invalid_argument(
     case: str, server: GanspeechServer, client: SynthesisClient, model_spy
 ) -> None:
     fields, phrase = BAD_REQUESTS[case]
-    request = dict(text=SHORT, vocoder=pb.VOCODER_HIFIGAN, encoding=pb.AUDIO_ENCODING_WAV) | fields
+    request = {"text": SHORT, "vocoder": pb.VOCODER_HIFIGAN, "encoding": pb.AUDIO_ENCODING_WAV} | fields
     code, details = _code(client.stub.Synthesize, pb.SynthesizeRequest(**request), timeout=30)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and phrase in details
-    stream_request = pb.SynthesizeRequest(**(request | dict(encoding=pb.AUDIO_ENCODING_LINEAR16) | fields))
+    stream_request = pb.SynthesizeRequest(**(request | {"encoding": pb.AUDIO_ENCODING_LINEAR16} | fields))
     if "encoding" not in fields:
         code, details = _code(client.stub.SynthesizeStream, stream_request, timeout=30)
         assert code == grpc.StatusCode.INVALID_ARGUMENT and phrase in details

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ class HiFiGANRecipeConfig:
     steps_per_decay: int = 1000  # steps treated as one "epoch" for the decay
     warmup_steps: int = 0  # generator-only steps (mel + MR-STFT) before the discriminators join
     stft_weight: float = 2.5  # MR-STFT weight in warm-up (sc + mag), relative to mel x45
-    weights: HiFiGANLossWeights = HiFiGANLossWeights()  # adversarial-phase weights (published)
+    weights: HiFiGANLossWeights = field(default_factory=HiFiGANLossWeights)  # adversarial-phase weights (published)
 
 
 class HiFiGANRecipe:

@@ -23,13 +23,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
 from tts.errors import UserError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11; only type checkers read this
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +202,7 @@ class _StopFlag:
         self.stop = False
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> _StopFlag:
+    def __enter__(self) -> Self:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -282,10 +285,10 @@ def train(
                 t = torch.tensor([1.0 if stop_now else 0.0])
                 dist.all_reduce(t)
                 stop_now = bool(t.item() > 0)
-            if step % cfg.checkpoint_every == 0 or step == cfg.max_steps or stop_now:
-                if dist_info.is_main:
-                    save_checkpoint(ckpt, recipe, step)
-                    recipe.export(step)
+            checkpoint_due = step % cfg.checkpoint_every == 0 or step == cfg.max_steps or stop_now
+            if checkpoint_due and dist_info.is_main:
+                save_checkpoint(ckpt, recipe, step)
+                recipe.export(step)
             if stop_now:
                 interrupted = True
                 break
