@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from tts.cli import main
 from tts.synthesizer import Synthesizer
-from tts.voice import pack_voice, read_manifest
+from tts.voice import BUNDLED_VOICE_DIR, pack_voice, read_manifest, voice_label
 from vocoders.serialization import load_state
 
 TEXT = "Packing keeps the voice."
@@ -50,3 +51,15 @@ def test_pack_command_rejects_a_missing_voice(tmp_path: Path, capsys) -> None:
     assert main(["pack", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
+
+
+def test_reports_name_a_voice_without_this_machine_s_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "voice").mkdir(parents=True)
+    assert voice_label(BUNDLED_VOICE_DIR) == "default"
+    assert voice_label(Path("runs/voice")) == "runs/voice"
+    assert voice_label(tmp_path / "runs" / "voice") == "runs/voice"
+    elsewhere = tmp_path.parent
+    assert voice_label(elsewhere) == str(elsewhere.resolve())

@@ -31,6 +31,7 @@ import numpy as np
 from tts.errors import UserError
 from tts.machine import MachineInfo, machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import MS_PER_S, SENTENCE_PAUSE_S, Synthesizer
+from tts.voice import voice_label
 
 logger = logging.getLogger(__name__)
 
@@ -583,7 +584,7 @@ def run_bench(
         machine=machine_info(),
         voice={
             "name": synth.manifest.name,
-            "dir": str(synth.voice_dir),
+            "dir": voice_label(synth.voice_dir),
             "trained": synth.manifest.trained,
             "sample_rate": synth.sample_rate,
             "vocoders": synth.vocoders,

@@ -34,6 +34,7 @@ from tts.copysynth import GRIFFIN_LIM, MS_PER_S, copy_synthesize
 from tts.errors import UserError
 from tts.metrics import MCD_N_CEPSTRA, mel_cepstral_distortion, pesq_wb, stoi, word_errors
 from tts.synthesizer import Synthesizer
+from tts.voice import voice_label
 from vocoders.audio import load_audio
 
 logger = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def evaluate(
         "data_dir": str(data_dir),
         "split": split,
         "n_sentences": len(sentences),
-        "voice": str(synth.voice_dir),
+        "voice": voice_label(synth.voice_dir),
         "voice_name": synth.manifest.name,
         "voice_trained": synth.manifest.trained,
         "sample_rate": sr,

@@ -131,6 +131,18 @@ def resolve_voice_dir(voice: str | Path | None) -> Path:
     return Path(voice)
 
 
+def voice_label(voice_dir: Path) -> str:
+    """How reports name a voice: ``default`` for the bundled one, else its path relative to the working
+    directory when it lies below it (absolute paths tie a committed report to one machine)."""
+    resolved = voice_dir.resolve()
+    if resolved == BUNDLED_VOICE_DIR.resolve():
+        return "default"
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
 # Files beside the models that travel with a voice when it is packed (documentation only).
 VOICE_DOC_FILES = ("MODEL_CARD.md",)
 
