@@ -95,8 +95,10 @@ def test_eval_limit_vocoders_and_no_copysynth(
 ) -> None:
     out = tmp_path / "small.json"
     argv = ["--data", str(flite_corpus), "--voice", str(tiny_voice_dir), "--out", str(out), "--no-progress"]
-    assert run_cli([*argv, "--limit", "1", "--vocoders", "hifigan", "--no-copysynth"]) == 0
+    options = ["--limit", "1", "--vocoders", "hifigan", "--no-copysynth", "--wavenet-temperature", "0.8"]
+    assert run_cli([*argv, *options]) == 0
     report = json.loads(out.read_text())
+    assert report["wavenet_temperature"] == 0.8 and report["voice"] == str(tiny_voice_dir.resolve())
     assert [r["name"] for r in report["rows"]] == ["teacher", "text2mel+hifigan"]
     assert [s["id"] for s in report["sentences"]] == ["s001"]
 
@@ -105,3 +107,5 @@ def test_eval_refuses_an_unknown_vocoder(flite_corpus: Path, tiny_voice_dir: Pat
     argv = ["--data", str(flite_corpus), "--voice", str(tiny_voice_dir), "--out", str(tmp_path / "x.json")]
     with pytest.raises(UserError, match="melgan"):
         run_cli([*argv, "--vocoders", "hifigan,melgan"])
+    with pytest.raises(UserError, match="--wavenet-temperature must be in"):
+        run_cli([*argv, "--wavenet-temperature", "0"])

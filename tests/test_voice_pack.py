@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ import torch
 from safetensors.torch import load_file
 
 from tts.cli import main
+from tts.errors import VoiceError
 from tts.synthesizer import Synthesizer
-from tts.voice import BUNDLED_VOICE_DIR, pack_voice, read_manifest, voice_label
+from tts.voice import BUNDLED_VOICE_DIR, FORMAT_VERSION, pack_voice, read_manifest, voice_label
 from vocoders.serialization import load_state
 
 TEXT = "Packing keeps the voice."
@@ -63,3 +65,49 @@ def test_reports_name_a_voice_without_this_machine_s_paths(
     assert voice_label(tmp_path / "runs" / "voice") == "runs/voice"
     elsewhere = tmp_path.parent
     assert voice_label(elsewhere) == str(elsewhere.resolve())
+
+
+def test_the_packed_wavenet_temperature_is_stored_and_checked(tiny_voice_dir: Path, tmp_path: Path) -> None:
+    manifest = pack_voice(tiny_voice_dir, tmp_path / "packed", wavenet_temperature=0.7)
+    stored = read_manifest(tmp_path / "packed")
+    assert manifest.wavenet_temperature == stored.wavenet_temperature == 0.7
+    assert stored.format_version == FORMAT_VERSION
+    assert Synthesizer.load(tmp_path / "packed").wavenet_temperature == 0.7
+    with pytest.raises(VoiceError, match="must be in"):
+        pack_voice(tiny_voice_dir, tmp_path / "bad", wavenet_temperature=0.0)
+
+
+def test_a_manifest_without_a_temperature_samples_at_one_and_a_bad_one_is_refused(
+    tiny_voice_dir: Path, tmp_path: Path
+) -> None:
+    voice = tmp_path / "voice"
+    shutil.copytree(tiny_voice_dir, voice)
+    doc = json.loads((voice / "voice.json").read_text())
+    doc.pop("wavenet_temperature", None)
+    doc["format_version"] = 1  # written before the temperature existed
+    (voice / "voice.json").write_text(json.dumps(doc))
+    assert read_manifest(voice).wavenet_temperature == 1.0
+    (voice / "voice.json").write_text(json.dumps({**doc, "wavenet_temperature": -1}))
+    with pytest.raises(VoiceError, match="wavenet_temperature must be in"):
+        read_manifest(voice)
+
+
+def test_pack_command_rejects_a_bad_temperature_in_one_line(
+    tiny_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["pack", str(tiny_voice_dir), "--out", str(tmp_path / "out"), "--wavenet-temperature", "5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--wavenet-temperature must be in" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_wavenet_samples_at_the_voice_s_temperature(tiny_voice_dir: Path) -> None:
+    synth = Synthesizer.load(tiny_voice_dir)
+    mel = synth.text_to_mel(synth.analyze(TEXT)[0])  # (1, n_mels, T)
+    at_one = synth.vocode([mel], "wavenet", seed=3)[0]
+    synth.wavenet_temperature = 0.5
+    cooler = synth.vocode([mel], "wavenet", seed=3)[0]
+    expected = synth._fast_wavenet.generate(mel, generator=torch.Generator().manual_seed(3), temperature=0.5)
+    np.testing.assert_array_equal(cooler, expected[0].numpy())
+    assert not np.array_equal(cooler, at_one)

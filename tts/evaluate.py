@@ -284,6 +284,7 @@ def evaluate(
         "vocoders": list(options.vocoders),
         "copysynth": options.copysynth,
         "seed": options.seed,
+        "wavenet_temperature": synth.wavenet_temperature,
         "recognizer": recognizer.description,
         "wer": "pooled word edits / reference words after tts.metrics.normalize_words",
         "mcd": MCD_RECIPE,

@@ -148,6 +148,8 @@ class Synthesizer:
         self.text2mel = text2mel
         self.vocoder_models = vocoders
         self.wavenet_impl = wavenet_impl
+        # The voice's sampling temperature; evaluation may override it (tuning on a validation split).
+        self.wavenet_temperature = manifest.wavenet_temperature
         self._fast_wavenet = None
         if "wavenet" in vocoders and wavenet_impl == "fast":
             from vocoders.wavenet_fast import FastWaveNet
@@ -245,7 +247,9 @@ class Synthesizer:
                 batch[i, :, : lengths[i]] = m[0]
             rng = torch.Generator().manual_seed(seed)
             impl = self._fast_wavenet if self._fast_wavenet is not None else self.vocoder_models["wavenet"]
-            wav = impl.generate(batch, generator=rng, should_stop=should_stop)  # (B, max_T * hop)
+            wav = impl.generate(
+                batch, generator=rng, temperature=self.wavenet_temperature, should_stop=should_stop
+            )  # (B, max_T * hop)
             return [wav[i, : lengths[i] * hop].numpy() for i in range(len(mels))]
 
     def synthesize(

@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "voice.json"
 # Bumped when the layout changes incompatibly; loaders refuse newer formats.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added wavenet_temperature; version 1 manifests still load (temperature 1)
+# Above this, sampling is mostly noise: a manifest or flag asking for more is a mistake.
+MAX_TEMPERATURE = 2.0
 MODEL_KINDS = ("text2mel", "hifigan", "wavenet")
 VOCODER_KINDS = ("hifigan", "wavenet")
 # The voice shipped inside the package, so synthesis works offline right after install.
@@ -51,6 +53,10 @@ class VoiceManifest:
     description: str = ""  # free text: teacher, corpus, training
     # False for randomly initialised voices made by tests: never presented to a user as a voice.
     trained: bool = True
+    # Softmax temperature of WaveNet's sampling. Below 1 the sampler favours likely classes, trading
+    # sample variety for less hiss (FFTNet's conditional sampling, LPCNet); pick it on a validation
+    # split (`ganspeech eval --split val --wavenet-temperature T`), never on the test split.
+    wavenet_temperature: float = 1.0
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +71,15 @@ class VoiceManifest:
         if version > FORMAT_VERSION:
             raise VoiceError(f"voice format {version} is newer than this ganspeech supports ({FORMAT_VERSION})")
         d["audio"] = AudioConfig.from_dict(d["audio"])
-        return cls(**d)
+        manifest = cls(**d)
+        check_temperature(manifest.wavenet_temperature)
+        return manifest
+
+
+def check_temperature(temperature: float, what: str = "wavenet_temperature") -> None:
+    """Raise :class:`VoiceError`, naming ``what``, unless ``temperature`` is a usable one."""
+    if not (isinstance(temperature, (int, float)) and 0 < temperature <= MAX_TEMPERATURE):
+        raise VoiceError(f"{what} must be in (0, {MAX_TEMPERATURE}], got {temperature!r}")
 
 
 def read_manifest(voice_dir: str | Path) -> VoiceManifest:
@@ -153,6 +167,7 @@ def pack_voice(
     half: bool = True,
     name: str | None = None,
     description: str | None = None,
+    wavenet_temperature: float | None = None,
 ) -> VoiceManifest:
     """Copy the voice ``src`` into ``dst`` for distribution, floating weights as float16 if ``half``.
 
@@ -162,6 +177,8 @@ def pack_voice(
     rounding of each weight.
     """
     src, dst = Path(src), Path(dst)
+    if wavenet_temperature is not None:
+        check_temperature(wavenet_temperature)
     manifest = read_manifest(src)
     if not manifest.models:
         raise VoiceError(f"voice {src} has no models to pack")
@@ -180,6 +197,10 @@ def pack_voice(
         manifest,
         name=name or manifest.name,
         description=manifest.description if description is None else description,
+        wavenet_temperature=(
+            manifest.wavenet_temperature if wavenet_temperature is None else wavenet_temperature
+        ),
+        format_version=FORMAT_VERSION,
     )
     write_manifest(dst, packed)
     return packed

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="eval.json", help="JSON report (default: eval.json)")
     p.add_argument("--no-copysynth", action="store_true", help="skip copy synthesis (its rows and PESQ/STOI)")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling and Griffin-Lim's phase")
+    p.add_argument(
+        "--wavenet-temperature",
+        type=float,
+        default=None,
+        help="WaveNet sampling temperature (default: the voice's); tune it on --split val, not test",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -54,12 +60,17 @@ def run(args: argparse.Namespace) -> int:
 
     from tts.evaluate import EvalOptions, evaluate, write_report
     from tts.synthesizer import Synthesizer
+    from tts.voice import check_temperature
 
     if args.threads is not None:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
+    if args.wavenet_temperature is not None:
+        check_temperature(args.wavenet_temperature, "--wavenet-temperature")
     synth = Synthesizer.load(args.voice)
+    if args.wavenet_temperature is not None:
+        synth.wavenet_temperature = args.wavenet_temperature
     options = EvalOptions(
         vocoders=parse_vocoders(args.vocoders, synth.vocoders),
         limit=args.limit,
@@ -70,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     path = write_report(report, args.out)
     print(report.format_table())
     print(
-        f"\n{report.meta['n_sentences']} sentences of {args.split}; recogniser: {report.meta['recognizer']}"
+        f"\n{report.meta['n_sentences']} sentences of {args.split}; recogniser: {report.meta['recognizer']}; "
+        f"WaveNet sampling temperature {synth.wavenet_temperature:g}"
     )
     print(f"wrote {path}")
     return 0

@@ -21,12 +21,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="voice name in the packed manifest")
     p.add_argument("--description", default=None, help="description in the packed manifest")
     p.add_argument("--float32", action="store_true", help="keep the weights as stored")
+    p.add_argument(
+        "--wavenet-temperature",
+        type=float,
+        default=None,
+        help="WaveNet sampling temperature stored in the packed manifest (default: the voice's own); "
+        "choose it with `ganspeech eval --split val --wavenet-temperature T`",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.voice import pack_voice
+    from tts.voice import check_temperature, pack_voice
 
-    manifest = pack_voice(args.voice, args.out, half=not args.float32, name=args.name, description=args.description)
+    if args.wavenet_temperature is not None:
+        check_temperature(args.wavenet_temperature, "--wavenet-temperature")
+    manifest = pack_voice(
+        args.voice,
+        args.out,
+        half=not args.float32,
+        name=args.name,
+        description=args.description,
+        wavenet_temperature=args.wavenet_temperature,
+    )
     print(f"packed voice {manifest.name!r} ({', '.join(manifest.models)}) into {args.out}")
     return 0
