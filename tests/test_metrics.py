@@ -168,6 +168,18 @@ def test_recognizer_transcribes_flite_speech(tmp_path: Path) -> None:
     assert word_error_rate([text], [hyp_22k]) < 0.5
 
 
+@needs_flite
+def test_a_transcription_does_not_depend_on_what_was_heard_before(tmp_path: Path) -> None:
+    from tts.asr import Recognizer
+
+    # Without a reset, pocketsphinx's adaptive front end mishears this sentence after loud noise.
+    audio = flite_speech("Four hours of steady work faced us.", tmp_path / "sentence.wav")
+    fresh = Recognizer().transcribe(audio, SR)
+    recognizer = Recognizer()
+    recognizer.transcribe(np.random.default_rng(0).normal(0.0, 0.3, 3 * SR).astype(np.float32), SR)
+    assert recognizer.transcribe(audio, SR) == fresh
+
+
 def test_recognizer_hears_nothing_in_silence() -> None:
     from tts.asr import Recognizer
 

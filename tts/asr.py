@@ -66,6 +66,9 @@ class Recognizer:
         if sample_rate != ASR_SAMPLE_RATE:
             audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=ASR_SAMPLE_RATE)
         pcm = (np.clip(audio, -1.0, 1.0) * INT16_FULL_SCALE).astype("<i2")  # little-endian int16
+        # The feature front end adapts (noise floor, cepstral mean) to everything it has heard: reset it
+        # so a transcription depends only on this audio, not on which systems were scored before it.
+        self._decoder.reinit_feat()
         self._decoder.start_utt()
         # full_utt: the whole utterance is given at once, so the decoder may use it all for its
         # cepstral mean normalisation instead of a running estimate.
