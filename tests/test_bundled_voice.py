@@ -15,8 +15,8 @@ TEXT = "The quick brown fox."
 # A spoken sentence carries far more energy than the near-silence of an untrained generator.
 MIN_SPEECH_RMS = 0.01
 # The issue's check sentence, and the word error rate the offline recogniser may leave on it: the
-# HiFi-GAN path is transcribed exactly today, the under-trained WaveNet with two of nine words wrong
-# (the bound leaves room for sampling to differ on other CPUs).
+# HiFi-GAN path is transcribed exactly today, the WaveNet ("... over the way she died") with three
+# errors in nine words (the bound leaves room for sampling to differ on other CPUs).
 FOX = "The quick brown fox jumps over the lazy dog."
 MAX_FOX_WER = {"hifigan": 0.25, "wavenet": 0.5}
 # Bundled weights stay small enough to live in git (issue: all three models <= 40 MiB).
