@@ -71,7 +71,13 @@ def _code(fn, *args, **kwargs) -> tuple[grpc.StatusCode, str]:
 
 
 def _start(registry: VoiceRegistry, **overrides) -> GanspeechServer:
-    fields = {"port": 0, "voices": (VoiceSpec(VOICE, "unused"),), "workers": 2, "max_wavenet_jobs": 1, "max_queue": 16}
+    fields = {
+        "port": 0,
+        "voices": (VoiceSpec(VOICE, "unused"),),
+        "workers": 2,
+        "max_wavenet_jobs": 1,
+        "max_queue": 16,
+    }
     fields.update(overrides)
     srv = build_server(ServerConfig(**fields), loader=lambda _cfg: registry)
     srv.start()
