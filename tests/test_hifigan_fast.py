@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from vocoders import hifigan_fast
-from vocoders.hifigan import HiFiGANGenerator, hifigan_config
+from vocoders.hifigan import HiFiGANGenerator, hifigan_config, receptive_field_frames
 from vocoders.hifigan_fast import (
     AUTO,
     AUTO_BACKEND,
@@ -22,6 +22,8 @@ from vocoders.hifigan_fast import (
     optimize_generator,
     resolve_backend,
 )
+from vocoders.base import VocoderKind
+from vocoders.hifigan_vocoder import HiFiGANVocoder
 from vocoders.streaming import chunk_spans, stream_vocode
 
 N_MELS = 12
@@ -133,7 +135,8 @@ def test_streaming_with_the_fast_callable_equals_the_whole_utterance(
     mel = torch.randn(1, N_MELS, n_frames)
     with torch.no_grad():
         whole = generator(mel)  # (1, 1, T * hop)
-    pieces = list(stream_vocode(fast, mel, chunk_frames=chunk, first_chunk_frames=first))  # type: ignore[arg-type]
+    context = receptive_field_frames(generator.cfg)
+    pieces = list(stream_vocode(fast, HOP, mel, chunk, context, first_chunk_frames=first))
     spans = chunk_spans(n_frames, chunk, first)
     assert [p.shape[-1] for p in pieces] == [(end - start) * HOP for start, end in spans]
     streamed = torch.cat(pieces, dim=-1)  # (1, 1, T * hop)
@@ -188,9 +191,9 @@ def test_the_synthesizer_vocodes_only_through_the_fast_callable(
     n_mels = voice.audio_config.n_mels
     assert voice.audio_config.hop_length == HOP
     gen = _loud("tiny", n_mels=n_mels)
-    synth = Synthesizer(voice.manifest, voice.text2mel, {"hifigan": gen}, tiny_voice_dir, gan_backend=backend)
-    assert synth.gan_backend == backend
-    assert synth.gan_backend_in_use == resolve_backend(gen, backend)
+    vocoder = HiFiGANVocoder.from_model(gen, voice.audio_config, backend)
+    synth = Synthesizer(voice.manifest, voice.text2mel, {VocoderKind.HIFIGAN: vocoder}, tiny_voice_dir)
+    assert synth.backends_in_use == {"hifigan": resolve_backend(gen, backend)}
     torch.manual_seed(5)
     mel = torch.randn(1, n_mels, 23)
     with torch.no_grad():
@@ -215,5 +218,5 @@ def test_the_synthesizer_rejects_an_unknown_backend(tiny_voice_dir) -> None:
     from tts.errors import UserError
     from tts.synthesizer import Synthesizer
 
-    with pytest.raises(UserError, match="HiFi-GAN backend"):
+    with pytest.raises(UserError, match="hifigan backend 'tensorrt'"):
         Synthesizer.load(tiny_voice_dir, gan_backend="tensorrt")

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from vocoders.hifigan import HiFiGANGenerator, hifigan_config
-from vocoders.streaming import chunk_spans, receptive_field_frames, stream_vocode
+from vocoders.hifigan import HiFiGANGenerator, hifigan_config, receptive_field_frames
+from vocoders.streaming import chunk_spans, stream_vocode
 
 N_MELS = 12
 N_FRAMES = 37  # a prime: no chunk size divides it
@@ -39,8 +39,11 @@ def tiny() -> HiFiGANGenerator:
     return _loud_generator("tiny", 64)
 
 
-def _stream(gen: HiFiGANGenerator, mel: torch.Tensor, **kwargs: int | None) -> list[torch.Tensor]:
-    return list(stream_vocode(gen, mel, **kwargs))  # type: ignore[arg-type]
+def _stream(
+    gen: HiFiGANGenerator, mel: torch.Tensor, context_frames: int | None = None, **kwargs: int | None
+) -> list[torch.Tensor]:
+    context = receptive_field_frames(gen.cfg) if context_frames is None else context_frames
+    return list(stream_vocode(gen, gen.hop_length, mel, context_frames=context, **kwargs))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("chunk_frames", [1, 5, 8, 16, N_FRAMES, 64])

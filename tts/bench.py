@@ -594,7 +594,7 @@ def run_bench(
             "wavenet_impl": wavenet_impl,
             **asdict(config),  # every BenchConfig field: the report records all that shaped the run
             # The HiFi-GAN inference path actually used ("auto" resolved); None without a HiFi-GAN.
-            "gan_backend": synth.gan_backend_in_use,
+            "gan_backend": synth.backends_in_use.get("hifigan"),
         },
         texts=prepared,
         cases=cases,

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from tts.dataset import Entry, FeatureCache, collate_text2mel
 from tts.errors import UserError, VoiceError
 from tts.frontend import Frontend
 from tts.symbols import SymbolTable
-from tts.synthesizer import load_module
+from tts.synthesizer import load_text2mel_model
 from tts.text2mel import Text2Mel
 from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfigMismatch, check_compatible
@@ -81,10 +81,9 @@ def load_text2mel(voice: str | Path | None) -> tuple[VoiceManifest, Text2Mel, di
             f"voice {voice_dir} has no text2mel model; train one with `ganspeech train text2mel`"
         )
     try:
-        module, meta = load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
+        model, meta = load_text2mel_model(voice_dir, manifest.models["text2mel"], manifest.audio)
     except AudioConfigMismatch as exc:
         raise VoiceError(str(exc)) from exc
-    model = cast(Text2Mel, module)
     if model.cfg.n_mels != manifest.audio.n_mels:
         raise VoiceError(
             f"the text2mel model of {voice_dir} predicts {model.cfg.n_mels} mel bands "

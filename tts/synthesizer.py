@@ -5,8 +5,8 @@ weight norm, checks that every model shares the voice's audio config, and puts t
 mode. ``synthesize(text, vocoder=...)`` runs frontend -> text-to-mel -> vocoder under
 ``torch.inference_mode()`` and times each stage.
 
-Every HiFi-GAN call goes through :func:`vocoders.hifigan_fast.optimize_generator`'s callable
-(backend ``gan_backend``); the plain generator stays in ``vocoder_models`` as the reference.
+Every vocoder is a :class:`vocoders.base.Vocoder` (:mod:`vocoders.registry` loads it), so this
+module knows no vocoder kind by name: each vocodes, streams and names its generator itself.
 """
 
 from __future__ import annotations
@@ -24,22 +24,24 @@ import torch
 from tts.errors import TextError, UserError, VoiceError
 from tts.frontend import Frontend, Utterance
 from tts.symbols import SymbolTable
-from tts.text2mel import MEL_PAD_VALUE, Text2Mel, Text2MelConfig
-from tts.voice import VOCODER_KINDS, VoiceManifest, read_manifest, resolve_voice_dir
+from tts.text2mel import Text2Mel, Text2MelConfig
+from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator
-from vocoders.hifigan_fast import AUTO, BACKENDS, OptimizedGenerator, optimize_generator
+from vocoders.base import AUTO, Vocoder, VocoderKind
+from vocoders.hifigan_vocoder import HiFiGANVocoder
+from vocoders.registry import VOCODERS, load_vocoder
 from vocoders.serialization import config_from_dict, load_state, read_meta
-from vocoders.wavenet import WaveNet, WaveNetConfig
+from vocoders.wavenet_vocoder import WaveNetVocoder
 
 logger = logging.getLogger(__name__)
 
 # Silence put between sentences synthesized piecewise (Piper uses 0.2 s too).
 SENTENCE_PAUSE_S = 0.2
-WAVENET_IMPLS = ("fast", "reference")
-# "auto" picks the fastest measured backend; "eager" is the plain generator (the reference).
-GAN_BACKENDS = (AUTO, *BACKENDS)
+WAVENET_IMPLS = WaveNetVocoder.backends
+# HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
+GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
 MS_PER_S = 1000.0
+TEXT2MEL_KIND = "text2mel"
 
 
 @dataclass
@@ -52,7 +54,8 @@ class Timings:
     total_ms: float = 0.0
     audio_seconds: float = 0.0
     sample_rate: int = 0
-    vocoder: str = ""
+    vocoder: str = ""  # the vocoder kind
+    generator: str = ""  # what ran: architecture, size and inference path (Vocoder.generator_name)
 
     @property
     def rtf(self) -> float:
@@ -95,32 +98,18 @@ class SynthesisResult:
         return " ".join(self.sentences)
 
 
-def load_module(
-    voice_dir: Path, stem: str, kind: str, audio: AudioConfig
-) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Model ``kind`` stored under ``voice_dir / stem`` (eval mode, weight norm folded) and its metadata.
+def load_text2mel_model(voice_dir: Path, stem: str, audio: AudioConfig) -> tuple[Text2Mel, dict[str, Any]]:
+    """The text-to-mel model stored under ``voice_dir / stem`` (eval mode) and its metadata.
 
     Raises :class:`VoiceError` when the stem holds another kind of model and
     :class:`vocoders.audio.AudioConfigMismatch` when its audio config differs from ``audio``.
     """
     meta = read_meta(voice_dir / stem)
-    if meta.get("kind") != kind:
-        raise VoiceError(f"{voice_dir / stem}.json holds a {meta.get('kind')!r} model, not {kind!r}")
-    check_compatible(audio, AudioConfig.from_dict(meta["audio"]), f"the voice and its {kind} model")
-    module: torch.nn.Module
-    if kind == "text2mel":
-        module = Text2Mel(config_from_dict(Text2MelConfig, meta["config"]))
-    elif kind == "hifigan":
-        module = HiFiGANGenerator(config_from_dict(HiFiGANConfig, meta["config"]))
-    elif kind == "wavenet":
-        module = WaveNet(config_from_dict(WaveNetConfig, meta["config"]))
-    else:
-        raise VoiceError(f"unknown model kind {kind!r}")
+    if meta.get("kind") != TEXT2MEL_KIND:
+        raise VoiceError(f"{voice_dir / stem}.json holds a {meta.get('kind')!r} model, not {TEXT2MEL_KIND!r}")
+    check_compatible(audio, AudioConfig.from_dict(meta["audio"]), "the voice and its text2mel model")
+    module = Text2Mel(config_from_dict(Text2MelConfig, meta["config"]))
     module.load_state_dict(load_state(voice_dir / stem))
-    # Weight norm is a training aid: folding it once here makes every inference call cheaper.
-    remove = getattr(module, "remove_weight_norm", None)
-    if callable(remove):
-        remove()
     module.eval()
     return module, meta
 
@@ -132,78 +121,81 @@ class Synthesizer:
         self,
         manifest: VoiceManifest,
         text2mel: Text2Mel,
-        vocoders: dict[str, torch.nn.Module],
+        vocoders: dict[VocoderKind, Vocoder],
         voice_dir: Path,
-        wavenet_impl: str = "fast",
-        gan_backend: str = AUTO,
     ) -> None:
-        if wavenet_impl not in WAVENET_IMPLS:
-            raise UserError(f"unknown WaveNet implementation {wavenet_impl!r}; choose one of {WAVENET_IMPLS}")
-        if gan_backend not in GAN_BACKENDS:
-            raise UserError(f"unknown HiFi-GAN backend {gan_backend!r}; choose one of {GAN_BACKENDS}")
         self.manifest = manifest
         self.voice_dir = voice_dir
         self.audio_config = manifest.audio
         self.frontend = Frontend(manifest.language, SymbolTable(manifest.symbols))
         self.text2mel = text2mel
-        self.vocoder_models = vocoders
-        self.wavenet_impl = wavenet_impl
-        # The voice's sampling temperature; evaluation may override it (tuning on a validation split).
-        self.wavenet_temperature = manifest.wavenet_temperature
-        self._fast_wavenet = None
-        if "wavenet" in vocoders and wavenet_impl == "fast":
-            from vocoders.wavenet_fast import FastWaveNet
-
-            self._fast_wavenet = FastWaveNet.from_model(vocoders["wavenet"])
-        self.gan_backend = gan_backend
-        # Every HiFi-GAN call (whole utterance and streamed chunks) goes through this callable.
-        self._fast_hifigan: OptimizedGenerator | None = None
-        if "hifigan" in vocoders:
-            self._fast_hifigan = optimize_generator(vocoders["hifigan"], gan_backend)  # type: ignore[arg-type]
-
-    @property
-    def gan_backend_in_use(self) -> str | None:
-        """The concrete HiFi-GAN backend ("auto" resolved); None when the voice has no HiFi-GAN."""
-        return self._fast_hifigan.backend if self._fast_hifigan is not None else None
+        self.vocoder_map = vocoders
 
     @classmethod
     def load(
-        cls, voice: str | Path | None = None, wavenet_impl: str = "fast", gan_backend: str = AUTO
+        cls, voice: str | Path | None = None, wavenet_impl: str = AUTO, gan_backend: str = AUTO
     ) -> Synthesizer:
         """Load a voice directory (``None`` = the bundled voice).
 
-        ``gan_backend``: HiFi-GAN inference path, one of :data:`GAN_BACKENDS`.
+        ``gan_backend``: HiFi-GAN's inference path, one of :data:`GAN_BACKENDS`; ``wavenet_impl``:
+        WaveNet's sample loop, one of :data:`WAVENET_IMPLS` or "auto". Other kinds use their default.
         """
+        backends = {VocoderKind.HIFIGAN: gan_backend, VocoderKind.WAVENET: wavenet_impl}
+        for kind, backend in backends.items():
+            offered = (AUTO, *VOCODER_BACKENDS[kind])
+            if backend not in offered:
+                raise UserError(f"unknown {kind} backend {backend!r}; choose one of {', '.join(offered)}")
         voice_dir = resolve_voice_dir(voice)
         manifest = read_manifest(voice_dir)
-        if "text2mel" not in manifest.models:
+        if TEXT2MEL_KIND not in manifest.models:
             raise VoiceError(f"voice {voice_dir} has no text2mel model")
-        vocs = [k for k in VOCODER_KINDS if k in manifest.models]
-        if not vocs:
-            raise VoiceError(f"voice {voice_dir} has no vocoder (hifigan or wavenet)")
-        text2mel, _ = load_module(voice_dir, manifest.models["text2mel"], "text2mel", manifest.audio)
-        vocoders = {k: load_module(voice_dir, manifest.models[k], k, manifest.audio)[0] for k in vocs}
+        kinds = [k for k in VocoderKind if k.value in manifest.models]
+        if not kinds:
+            raise VoiceError(f"voice {voice_dir} has no vocoder ({', '.join(k.value for k in VocoderKind)})")
+        text2mel, _ = load_text2mel_model(voice_dir, manifest.models[TEXT2MEL_KIND], manifest.audio)
+        vocoders = {
+            k: load_vocoder(voice_dir / manifest.models[k.value], manifest.audio, backends.get(k, AUTO))
+            for k in kinds
+        }
+        wavenet = vocoders.get(VocoderKind.WAVENET)
+        if isinstance(wavenet, WaveNetVocoder):
+            wavenet.temperature = manifest.wavenet_temperature
         if not manifest.trained:
             logger.warning("voice %s is randomly initialised (a test fixture): it will not speak", voice_dir)
-        return cls(manifest, text2mel, vocoders, voice_dir, wavenet_impl, gan_backend)  # type: ignore[arg-type]
+        return cls(manifest, text2mel, vocoders, voice_dir)
 
     @property
     def sample_rate(self) -> int:
         return self.audio_config.sample_rate
 
     @property
-    def vocoders(self) -> list[str]:
-        return list(self.vocoder_models)
+    def vocoders(self) -> list[VocoderKind]:
+        return list(self.vocoder_map)
 
-    def check_vocoder(self, vocoder: str) -> None:
-        if vocoder not in self.vocoder_models:
-            raise UserError(f"unknown vocoder {vocoder!r}; this voice offers: {', '.join(self.vocoders)}")
+    @property
+    def backends_in_use(self) -> dict[str, str]:
+        """Each vocoder kind's concrete inference path ("auto" resolved)."""
+        return {k.value: v.backend for k, v in self.vocoder_map.items()}
 
-    def _gan(self) -> OptimizedGenerator:
-        """The optimised HiFi-GAN callable; callers have run :meth:`check_vocoder` first."""
-        if self._fast_hifigan is None:
-            raise UserError(f"unknown vocoder 'hifigan'; this voice offers: {', '.join(self.vocoders)}")
-        return self._fast_hifigan
+    @property
+    def wavenet_temperature(self) -> float:
+        """The WaveNet's sampling temperature (the voice's; evaluation may override it)."""
+        return self.manifest.wavenet_temperature
+
+    @wavenet_temperature.setter
+    def wavenet_temperature(self, value: float) -> None:
+        self.manifest.wavenet_temperature = value
+        wavenet = self.vocoder_map.get(VocoderKind.WAVENET)
+        if isinstance(wavenet, WaveNetVocoder):
+            wavenet.temperature = value
+
+    def check_vocoder(self, vocoder: str | VocoderKind) -> Vocoder:
+        """The voice's vocoder of kind ``vocoder``; :class:`UserError` naming the offered ones otherwise."""
+        offered = ", ".join(k.value for k in self.vocoder_map)
+        try:
+            return self.vocoder_map[VocoderKind.parse(vocoder)]
+        except (ValueError, KeyError):
+            raise UserError(f"unknown vocoder {str(vocoder)!r}; this voice offers: {offered}") from None
 
     def analyze(self, text: str) -> list[Utterance]:
         """Normalise, split into sentences and phonemize; raises TextError when nothing is speakable."""
@@ -223,45 +215,25 @@ class Synthesizer:
     def vocode(
         self,
         mels: list[torch.Tensor],
-        vocoder: str,
+        vocoder: str | VocoderKind,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
     ) -> list[np.ndarray]:
-        """Audio ``(T_i * hop,)`` for each mel ``(1, n_mels, T_i)``.
-
-        WaveNet vocodes all sentences as one batch: the sample loop's per-step cost barely grows
-        with batch size, so batching is the cheap way to amortise it.
-        """
-        self.check_vocoder(vocoder)
-        hop = self.audio_config.hop_length
+        """Audio ``(T_i * hop,)`` for each mel ``(1, n_mels, T_i)``."""
+        voc = self.check_vocoder(vocoder)
         with torch.inference_mode():
-            if vocoder == "hifigan":
-                gen = self._gan()
-                return [gen(m).reshape(-1).numpy() for m in mels]  # (1, 1, T*hop) -> (T*hop,)
-            lengths = [m.shape[-1] for m in mels]
-            # Shorter mels are padded with silence; the samples it yields are cut off below.
-            batch = torch.full(
-                (len(mels), self.audio_config.n_mels, max(lengths)), MEL_PAD_VALUE, dtype=torch.float32
-            )
-            for i, m in enumerate(mels):
-                batch[i, :, : lengths[i]] = m[0]
-            rng = torch.Generator().manual_seed(seed)
-            impl = self._fast_wavenet if self._fast_wavenet is not None else self.vocoder_models["wavenet"]
-            wav = impl.generate(
-                batch, generator=rng, temperature=self.wavenet_temperature, should_stop=should_stop
-            )  # (B, max_T * hop)
-            return [wav[i, : lengths[i] * hop].numpy() for i in range(len(mels))]
+            return voc.vocode(mels, seed=seed, should_stop=should_stop)
 
     def synthesize(
         self,
         text: str,
-        vocoder: str = "hifigan",
+        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
     ) -> SynthesisResult:
         """Speak ``text`` (any length: split into sentences) with ``vocoder``."""
-        self.check_vocoder(vocoder)
+        voc = self.check_vocoder(vocoder)
         t0 = time.perf_counter()
         utterances = self.analyze(text)
         t1 = time.perf_counter()
@@ -277,7 +249,8 @@ class Synthesizer:
             total_ms=(t3 - t0) * MS_PER_S,
             audio_seconds=len(audio) / self.sample_rate,
             sample_rate=self.sample_rate,
-            vocoder=vocoder,
+            vocoder=voc.kind.value,
+            generator=voc.generator_name,
         )
         logger.debug("synthesized %d sentences: %s", len(utterances), timings)
         return SynthesisResult(
@@ -291,7 +264,7 @@ class Synthesizer:
     def synthesize_stream(
         self,
         text: str,
-        vocoder: str = "hifigan",
+        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
@@ -299,14 +272,15 @@ class Synthesizer:
     ) -> Iterator[StreamChunk]:
         """Yield audio as soon as it is ready, sentence by sentence.
 
-        HiFi-GAN also splits each sentence into mel chunks of ``chunk_frames`` vocoded with
-        context overlap (:mod:`vocoders.streaming`), so the first audio leaves after a fraction of
-        the first sentence; the concatenation equals the whole-utterance output. Sentence pauses
-        are emitted as their own silent chunks so the stream adds up to :meth:`synthesize`'s audio.
+        Each vocoder streams a sentence its own way (:meth:`vocoders.base.Vocoder.stream`): the
+        parallel ones in mel chunks of ``chunk_frames`` vocoded with context overlap
+        (:mod:`vocoders.streaming`), so the first audio leaves after a fraction of the first
+        sentence; the concatenation equals the whole-utterance output. Sentence pauses are emitted
+        as their own silent chunks so the stream adds up to :meth:`synthesize`'s audio.
         """
-        self.check_vocoder(vocoder)
+        voc = self.check_vocoder(vocoder)
         t0 = time.perf_counter()
-        timings = Timings(sample_rate=self.sample_rate, vocoder=vocoder)
+        timings = Timings(sample_rate=self.sample_rate, vocoder=voc.kind.value, generator=voc.generator_name)
         utterances = self.analyze(text)
         t1 = time.perf_counter()
         timings.frontend_ms = (t1 - t0) * MS_PER_S
@@ -322,7 +296,7 @@ class Synthesizer:
             if i:
                 n_samples += len(pause)
                 yield StreamChunk(pause, i, (time.perf_counter() - t0) * MS_PER_S)
-            for piece in self._vocode_pieces(mel, vocoder, seed, should_stop, chunk_frames):
+            for piece in self._stream_sentence(voc, mel, seed, should_stop, chunk_frames):
                 tc = time.perf_counter()
                 timings.vocoder_ms += (tc - tb) * MS_PER_S
                 n_samples += len(piece)
@@ -338,24 +312,26 @@ class Synthesizer:
             sentences=[u.text for u in utterances],
         )
 
-    def _vocode_pieces(
-        self,
+    @staticmethod
+    def _stream_sentence(
+        voc: Vocoder,
         mel: torch.Tensor,
-        vocoder: str,
         seed: int,
         should_stop: Callable[[], bool] | None,
         chunk_frames: int | None,
     ) -> Iterator[np.ndarray]:
-        if vocoder != "hifigan" or not chunk_frames:
-            yield self.vocode([mel], vocoder, seed=seed, should_stop=should_stop)[0]
-            return
-        from vocoders.streaming import stream_vocode
+        # inference_mode is entered and left around each piece: the generator is suspended in between.
+        pieces = voc.stream(mel, chunk_frames=chunk_frames, seed=seed, should_stop=should_stop)
+        while True:
+            with torch.inference_mode():
+                piece = next(pieces, None)
+            if piece is None:
+                return
+            yield piece
 
-        with torch.inference_mode():
-            # OptimizedGenerator has the cfg and hop_length that stream_vocode reads.
-            pieces = stream_vocode(self._gan(), mel, chunk_frames=chunk_frames)  # type: ignore[arg-type]
-            for piece in pieces:
-                yield piece.reshape(-1).numpy()
+
+# Each kind's inference paths, for validating the backends asked of Synthesizer.load.
+VOCODER_BACKENDS = {kind: cls.backends for kind, cls in VOCODERS.items()}
 
 
 def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:

@@ -35,8 +35,8 @@ MANIFEST_NAME = "voice.json"
 FORMAT_VERSION = 2  # 2 added wavenet_temperature; version 1 manifests still load (temperature 1)
 # Above this, sampling is mostly noise: a manifest or flag asking for more is a mistake.
 MAX_TEMPERATURE = 2.0
-MODEL_KINDS = ("text2mel", "hifigan", "wavenet")
-VOCODER_KINDS = ("hifigan", "wavenet")
+MODEL_KINDS = ("text2mel", "hifigan", "vocos", "wavenet")
+VOCODER_KINDS = ("hifigan", "vocos", "wavenet")
 # The voice shipped inside the package, so synthesis works offline right after install.
 BUNDLED_VOICE_DIR = Path(__file__).parent / "voices" / "default"
 

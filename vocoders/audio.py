@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Floor for the magnitude before the log: HiFi-GAN's dynamic_range_compression clip value.
 LOG_CLAMP = 1e-5
+# The log-mel of digital silence: what padding frames hold, so padding sounds like nothing.
+MEL_PAD_VALUE = math.log(LOG_CLAMP)
 # Added inside the magnitude sqrt so its gradient is finite at zero (as in HiFi-GAN).
 MAGNITUDE_EPS = 1e-9
 
@@ -101,15 +104,15 @@ def mel_basis(cfg: AudioConfig, device: torch.device | str = "cpu") -> torch.Ten
     return torch.from_numpy(_mel_basis_np(cfg)).to(device)
 
 
-def linear_magnitude(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
-    """STFT magnitude ``(B, n_fft // 2 + 1, T // hop)`` of ``wav`` ``(B, T)``, HiFi-GAN framing."""
+def stft(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Complex STFT ``(B, n_fft // 2 + 1, T // hop)`` of ``wav`` ``(B, T)`` (or ``(T,)``), HiFi-GAN framing."""
     if wav.dim() == 1:
         wav = wav.unsqueeze(0)
     pad = (cfg.n_fft - cfg.hop_length) // 2
     # Reflect padding of (n_fft - hop) / 2 with center=False gives exactly T // hop frames.
     padded = F.pad(wav.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
     window = torch.hann_window(cfg.win_length, device=wav.device, dtype=wav.dtype)
-    spec = torch.stft(
+    return torch.stft(
         padded,
         cfg.n_fft,
         hop_length=cfg.hop_length,
@@ -120,6 +123,11 @@ def linear_magnitude(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
         onesided=True,
         return_complex=True,
     )
+
+
+def linear_magnitude(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """STFT magnitude ``(B, n_fft // 2 + 1, T // hop)`` of ``wav`` ``(B, T)``, HiFi-GAN framing."""
+    spec = stft(wav, cfg)
     return torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + MAGNITUDE_EPS)
 
 
@@ -131,6 +139,14 @@ def mel_spectrogram(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
     mag = linear_magnitude(wav, cfg)
     mel = torch.matmul(mel_basis(cfg, wav.device).to(mag.dtype), mag)
     return torch.log(torch.clamp(mel, min=LOG_CLAMP))
+
+
+def check_mel(mel: torch.Tensor, n_mels: int) -> None:
+    """Raise ``ValueError`` unless ``mel`` is a vocoder input ``(B, n_mels, T)`` with ``T >= 1``."""
+    if mel.dim() != 3 or mel.shape[1] != n_mels:
+        raise ValueError(f"expected mel (B, {n_mels}, T), got {tuple(mel.shape)}")
+    if mel.shape[-1] == 0:
+        raise ValueError("mel has no frames")
 
 
 def num_frames(n_samples: int, cfg: AudioConfig) -> int:

@@ -1,10 +1,14 @@
-"""HiFi-GAN discriminators: multi-period (MPD) and multi-scale (MSD).
+"""GAN discriminators: HiFi-GAN's multi-period (MPD) and multi-scale (MSD), UnivNet's multi-resolution (MRD).
 
 The MPD folds the waveform ``(B, 1, T)`` into ``(B, 1, T / p, p)`` for several prime periods
 ``p`` and applies 2-D convolutions along time only, so each sub-discriminator judges one periodic
 structure. The MSD (from MelGAN) judges the raw waveform and 2x / 4x average-pooled versions.
 Every sub-discriminator returns its score map and the feature maps of all its layers (for
 the feature-matching loss).
+
+The MRD (UnivNet; Vocos pairs it with the MPD) judges STFT magnitudes at several resolutions
+with 2-D convolutions over (frames, bins), striding along frequency; it sees the spectral detail
+that a frame-rate generator gets wrong, at a cost set by its channel count ``mrd_channels``.
 
 ``DiscriminatorConfig.width`` scales the published channel counts, so CPU-sized runs can pair a
 small generator with slim discriminators (the published ones hold ~70 M parameters).
@@ -45,6 +49,9 @@ MSD_POST_KERNEL = 3
 # Scaled MSD channel counts are rounded up to a multiple of the largest group count, so every
 # grouped conv still divides its input and output channels.
 MSD_CHANNEL_MULTIPLE = max(groups for _, _, _, groups in MSD_LAYERS)
+# MRD sub-discriminator (UnivNet DiscriminatorR): (kernel over (frames, bins), stride over bins) per conv.
+MRD_LAYERS = (((3, 9), 1), ((3, 9), 2), ((3, 9), 2), ((3, 9), 2), ((3, 3), 1))
+MRD_POST_KERNEL = (3, 3)
 # Average pooling between MSD scales: halves the rate (kernel 4, stride 2, padding 2 as published).
 MSD_POOL_KERNEL, MSD_POOL_STRIDE, MSD_POOL_PADDING = 4, 2, 2
 
@@ -57,6 +64,9 @@ class DiscriminatorConfig:
     width: float = 1.0  # multiplier on the published channel counts (e.g. 0.125 for CPU training)
     use_msd: bool = True  # add the multi-scale discriminator next to the MPD
     msd_scales: int = 3  # raw, 2x-pooled and 4x-pooled waveform
+    # MRD (n_fft, hop, win) resolutions, empty for none. Vocos's are (512, 128), (1024, 256), (2048, 512).
+    mrd_resolutions: tuple[tuple[int, int, int], ...] = ()
+    mrd_channels: int = 32  # channels of every MRD conv (UnivNet: 32); the MRD's cost grows with its square
 
     def __post_init__(self) -> None:
         if not self.periods or any(p < 1 for p in self.periods):
@@ -65,6 +75,11 @@ class DiscriminatorConfig:
             raise ValueError(f"width must be positive, got {self.width}")
         if self.use_msd and self.msd_scales < 1:
             raise ValueError(f"msd_scales must be >= 1 when use_msd is set, got {self.msd_scales}")
+        for n_fft, hop, win in self.mrd_resolutions:
+            if win > n_fft or hop < 1:
+                raise ValueError(f"bad MRD resolution (n_fft {n_fft}, hop {hop}, win {win})")
+        if self.mrd_channels < 1:
+            raise ValueError(f"mrd_channels must be positive, got {self.mrd_channels}")
 
 
 def _scaled(channels: int, width: float, multiple: int = 1) -> int:
@@ -135,6 +150,45 @@ class ScaleDiscriminator(nn.Module):
         return _score(self.convs, self.conv_post, wav)  # scores (B, 1, L) flattened to (B, L)
 
 
+class ResolutionDiscriminator(nn.Module):
+    """One MRD branch: 2-D convs over the STFT magnitude ``(B, 1, frames, bins)`` at one resolution."""
+
+    def __init__(self, resolution: tuple[int, int, int], channels: int) -> None:
+        super().__init__()
+        self.n_fft, self.hop, self.win = resolution
+        self.register_buffer("window", torch.hann_window(self.win), persistent=False)
+        self.convs = nn.ModuleList()
+        c_in = 1
+        for kernel, stride in MRD_LAYERS:
+            padding = (kernel[0] // 2, kernel[1] // 2)
+            self.convs.append(weight_norm(nn.Conv2d(c_in, channels, kernel, (1, stride), padding=padding)))
+            c_in = channels
+        post_padding = (MRD_POST_KERNEL[0] // 2, MRD_POST_KERNEL[1] // 2)
+        self.conv_post = weight_norm(nn.Conv2d(c_in, 1, MRD_POST_KERNEL, 1, padding=post_padding))
+
+    def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Scores ``(B, N)`` and feature maps ``(B, C, frames, bins_i)`` of ``wav`` ``(B, 1, T)``."""
+        # The STFT runs in float32 even under autocast: magnitudes of quiet bins need the range.
+        with torch.autocast(wav.device.type, enabled=False):
+            spec = torch.stft(
+                wav.squeeze(1).float(), self.n_fft, self.hop, self.win, self.window, return_complex=True
+            )
+            mag = spec.abs().transpose(1, 2).unsqueeze(1)  # (B, bins, frames) -> (B, 1, frames, bins)
+        return _score(self.convs, self.conv_post, mag)
+
+
+class MultiResolutionDiscriminator(nn.Module):
+    """One :class:`ResolutionDiscriminator` per STFT resolution."""
+
+    def __init__(self, resolutions: tuple[tuple[int, int, int], ...], channels: int) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(ResolutionDiscriminator(r, channels) for r in resolutions)
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor) -> DiscriminatorOutputs:
+        """Outputs (see :data:`DiscriminatorOutputs`), one entry per resolution, for ``(B, 1, T)`` inputs."""
+        return _judge([(d, real, fake) for d in self.discriminators])
+
+
 # (real_outs, fake_outs, real_fmaps, fake_fmaps): one entry per sub-discriminator in each list.
 DiscriminatorOutputs = tuple[
     list[torch.Tensor], list[torch.Tensor], list[list[torch.Tensor]], list[list[torch.Tensor]]
@@ -146,12 +200,14 @@ def _judge(
 ) -> DiscriminatorOutputs:
     real_outs, fake_outs, real_fmaps, fake_fmaps = [], [], [], []
     for disc, real, fake in branches:
-        r, fr = disc(real)
-        g, fg = disc(fake)
-        real_outs.append(r)
-        fake_outs.append(g)
-        real_fmaps.append(fr)
-        fake_fmaps.append(fg)
+        # One call on real and fake stacked along the batch: larger convolutions run faster on a
+        # CPU than two half-size ones, and no layer mixes batch items, so the outputs are the same.
+        scores, fmaps = disc(torch.cat([real, fake]))
+        n = real.shape[0]
+        real_outs.append(scores[:n])
+        fake_outs.append(scores[n:])
+        real_fmaps.append([f[:n] for f in fmaps])
+        fake_fmaps.append([f[n:] for f in fmaps])
     return real_outs, fake_outs, real_fmaps, fake_fmaps
 
 
@@ -191,13 +247,16 @@ class MultiScaleDiscriminator(nn.Module):
 
 
 class Discriminators(nn.Module):
-    """The MPD and (optionally) the MSD; outputs are the MPD's lists followed by the MSD's."""
+    """The MPD and, optionally, the MSD and the MRD; outputs are the MPD's lists, then the MSD's, then the MRD's."""
 
     def __init__(self, cfg: DiscriminatorConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.mpd = MultiPeriodDiscriminator(cfg.periods, cfg.width)
         self.msd = MultiScaleDiscriminator(cfg.msd_scales, cfg.width) if cfg.use_msd else None
+        self.mrd = (
+            MultiResolutionDiscriminator(cfg.mrd_resolutions, cfg.mrd_channels) if cfg.mrd_resolutions else None
+        )
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor) -> DiscriminatorOutputs:
         """Judge ``real`` and ``fake`` waveforms ``(B, 1, T)``.
@@ -209,7 +268,7 @@ class Discriminators(nn.Module):
             shapes = f"{tuple(real.shape)} and {tuple(fake.shape)}"
             raise ValueError(f"expected real and fake of equal shape (B, 1, T), got {shapes}")
         outs = self.mpd(real, fake)
-        if self.msd is None:
-            return outs
-        msd_outs = self.msd(real, fake)
-        return tuple(a + b for a, b in zip(outs, msd_outs))  # type: ignore[return-value]
+        for extra in (self.msd, self.mrd):
+            if extra is not None:
+                outs = tuple(a + b for a, b in zip(outs, extra(real, fake)))  # type: ignore[assignment]
+        return outs

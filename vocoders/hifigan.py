@@ -22,6 +22,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
+from vocoders.audio import check_mel
+
 logger = logging.getLogger(__name__)
 
 # Negative slope of the leaky ReLUs inside the network (HiFi-GAN's LRELU_SLOPE).
@@ -150,6 +152,17 @@ def hifigan_config(name: str, hop_length: int, n_mels: int = 80) -> HiFiGANConfi
     )
 
 
+def preset_name(cfg: HiFiGANConfig) -> str | None:
+    """The preset ``cfg`` was made from (``hifigan_config(name, hop, n_mels)``), or None for a custom one."""
+    for name in HIFIGAN_PRESETS:
+        try:
+            if hifigan_config(name, cfg.hop_length, cfg.n_mels) == cfg:
+                return name
+        except ValueError:  # the preset's stage count cannot factorise this hop
+            continue
+    return None
+
+
 def _same_padding(kernel_size: int, dilation: int) -> int:
     return dilation * (kernel_size - 1) // 2
 
@@ -207,14 +220,6 @@ def upsample_padding(rate: int, kernel_size: int) -> tuple[int, int]:
     return (excess + 1) // 2, excess % 2
 
 
-def check_mel(mel: torch.Tensor, n_mels: int) -> None:
-    """Raise ``ValueError`` unless ``mel`` is a generator input ``(B, n_mels, T)`` with ``T >= 1``."""
-    if mel.dim() != 3 or mel.shape[1] != n_mels:
-        raise ValueError(f"expected mel (B, {n_mels}, T), got {tuple(mel.shape)}")
-    if mel.shape[-1] == 0:
-        raise ValueError("mel has no frames")
-
-
 class HiFiGANGenerator(nn.Module):
     """Mel-to-waveform generator; see the module docstring for the layout."""
 
@@ -259,6 +264,50 @@ class HiFiGANGenerator(nn.Module):
         for module in self.modules():
             if parametrize.is_parametrized(module, "weight"):
                 parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
+
+
+def _mrf_reach(cfg: HiFiGANConfig) -> int:
+    """One-sided reach, in samples of its own level, of one multi-receptive-field fusion block."""
+    reaches = []
+    for kernel, dilations in zip(cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes):
+        half = (kernel - 1) // 2
+        if cfg.resblock == "1":
+            # Each dilation adds a dilated conv and an undilated one in series.
+            reaches.append(sum(d * half + half for d in dilations))
+        else:
+            reaches.append(sum(d * half for d in dilations))
+    # The branches run in parallel, so the widest one decides.
+    return max(reaches)
+
+
+def receptive_field_frames(cfg: HiFiGANConfig) -> int:
+    """Context frames on each side that make a chunk's samples equal the whole-utterance ones.
+
+    Walks from the samples of one frame back to the mel, tracking the interval of positions
+    they depend on at every level: conv_post and each MRF widen it by their half-widths; a
+    transposed conv (rate ``u``, kernel ``k``, padding ``p``) maps output positions ``[lo, hi]``
+    to inputs ``[ceil((lo + p - k + 1) / u), floor((hi + p) / u)]``; conv_pre widens it in frames.
+    It is not enough that the mel frames in reach lie inside the chunk: every intermediate
+    position in reach must exist in the chunk's own pass too (a transposed conv's overhang past
+    the chunk edge is cut off there, but feeds the next layer in the whole pass), so the result
+    is the largest reach over all levels, each converted to whole frames. At hop 256 it is 13
+    frames for V1 and 11 for V3; with the tiny preset at hop 64, 9.
+    """
+    mrf = _mrf_reach(cfg)
+    samples_per_frame = cfg.hop_length
+    lo, hi = 0, samples_per_frame - 1  # the samples of frame 0
+    lo, hi = lo - POST_KERNEL // 2, hi + POST_KERNEL // 2
+    left = right = 0
+    for rate, kernel in zip(reversed(cfg.upsample_rates), reversed(cfg.upsample_kernel_sizes)):
+        lo, hi = lo - mrf, hi + mrf
+        # Positions needed at this level, in whole frames before / after frame 0 (ceil for left).
+        left = max(left, -(lo // samples_per_frame))
+        right = max(right, hi // samples_per_frame)
+        pad, _ = upsample_padding(rate, kernel)
+        lo, hi = -((-(lo + pad - kernel + 1)) // rate), (hi + pad) // rate
+        samples_per_frame //= rate
+    lo, hi = lo - PRE_KERNEL // 2, hi + PRE_KERNEL // 2
+    return max(left, right, -lo, hi)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator, check_mel
+from vocoders.audio import check_mel
+from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator
 
 logger = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vocoders.audio import check_mel
 from vocoders.mulaw import mu_law_decode, silence_class
 
 logger = logging.getLogger(__name__)
@@ -168,11 +169,6 @@ def gate_activation(za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
     than a ``tanh`` of unknown provenance; ``exp`` is also the cheaper call.
     """
     return (2.0 / (1.0 + torch.exp(-2.0 * za)) - 1.0) * (1.0 / (1.0 + torch.exp(-zb)))
-
-
-def check_mel(mel: torch.Tensor, n_mels: int) -> None:
-    if mel.dim() != 3 or mel.shape[1] != n_mels or mel.shape[2] < 1:
-        raise ValueError(f"mel must have shape (B, {n_mels}, F) with F >= 1, got {tuple(mel.shape)}")
 
 
 def generation_uniforms(

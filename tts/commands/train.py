@@ -1,4 +1,4 @@
-"""``ganspeech train text2mel|hifigan|wavenet``: the training recipes."""
+"""``ganspeech train text2mel|hifigan|vocos|wavenet``: the training recipes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import logging
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("text2mel", "hifigan", "wavenet")
+MODELS = ("text2mel", "hifigan", "vocos", "wavenet")
+# Mirrors tts.training.precision.Precision; repeated so building the parser imports no torch.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="LJSpeech-format corpus (metadata.csv, wavs/)")
     p.add_argument("--out", required=True, help="voice directory to write the model into")
     p.add_argument("--config", default=None, help="model preset (text2mel: tiny|small|base; "
-                   "hifigan: v1|v2|v3|tiny; wavenet: tiny|small|base)")
+                   "hifigan: v1|v2|v3|tiny; vocos: base|small|tiny; wavenet: tiny|small|base)")
     p.add_argument("--run-dir", default=None, help="training state folder (default runs/<voice>/<model>)")
     p.add_argument("--max-steps", type=int, default=None, help="stop at this step")
     p.add_argument("--batch-size", type=int, default=None)
@@ -35,8 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--cpu", action="store_true", help="train on the CPU even if CUDA is available")
     p.add_argument("--half-weights", action="store_true", help="export inference weights as float16")
-    p.add_argument("--warmup-steps", type=int, default=None, help="hifigan: generator-only warm-up steps")
-    p.add_argument("--disc-width", type=float, default=None, help="hifigan: discriminator width multiplier")
+    p.add_argument("--warmup-steps", type=int, default=None, help="hifigan, vocos: generator-only warm-up steps")
+    p.add_argument(
+        "--disc-width", type=float, default=None, help="hifigan, vocos: discriminator width multiplier"
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto (default): bf16 autocast where the GPU or CPU computes bf16 natively, else fp32",
+    )
     p.add_argument("--mel-dir", default=None, help="vocoders: train on predicted mels <id>.npy from here")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true")

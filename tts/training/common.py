@@ -16,6 +16,10 @@ from vocoders.serialization import load_state, save_model
 
 logger = logging.getLogger(__name__)
 
+# GAN recipes clip gradients this many times looser than the loop's grad_clip: the generator's
+# mel term x45 makes large but healthy gradient norms common early on.
+GAN_CLIP_FACTOR = 100.0
+
 
 @dataclass
 class RunContext:
@@ -30,7 +34,7 @@ class RunContext:
     device: torch.device
     dist: DistInfo
     voice_name: str = "voice"
-    amp: bool = False  # bf16 autocast; only on CUDA
+    amp: bool = False  # bf16 autocast of the models' forward passes (tts.training.precision decides)
     half_weights: bool = False  # store exported inference weights as float16
     init_from: Path | None = None  # voice directory whose weights initialise the model
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.training.common import RunContext, export_model, load_init_weights, training_note
+from tts.training.common import GAN_CLIP_FACTOR, RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import VocoderData
 from vocoders.audio import save_audio
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
@@ -105,7 +105,7 @@ class HiFiGANRecipe:
             real_outs, fake_outs, _, _ = self.d_train(audio, fake.detach())
             loss_d = discriminator_loss(real_outs, fake_outs)
             loss_d.backward()
-            torch.nn.utils.clip_grad_norm_(self.disc.parameters(), self.ctx.loop.grad_clip * 100)
+            torch.nn.utils.clip_grad_norm_(self.disc.parameters(), self.ctx.loop.grad_clip * GAN_CLIP_FACTOR)
             self.opt_d.step()
             metrics["loss_d"] = loss_d.item()
         self.opt_g.zero_grad(set_to_none=True)
@@ -121,8 +121,7 @@ class HiFiGANRecipe:
             loss_g = self.cfg.weights.mel * loss_mel + self.cfg.stft_weight * (sc + mag)
             metrics.update(loss_sc=sc.item(), loss_mag=mag.item())
         loss_g.backward()
-        # Wide clip: the mel term x45 makes large but healthy gradient norms common early on.
-        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.ctx.loop.grad_clip * 100)
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.ctx.loop.grad_clip * GAN_CLIP_FACTOR)
         self.opt_g.step()
         self.sched_g.step()
         if adversarial:

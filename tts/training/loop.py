@@ -6,7 +6,9 @@ everything around them so the three recipes behave the same way:
 - checkpoints (``runs/NAME/checkpoint.pt``, ``torch.load(weights_only=True)``-safe) every N steps
   and on Ctrl-C, holding modules, optimizers, schedulers, step and every RNG state;
 - exact resume: batches are a pure function of (seed, step), so a resumed run sees the same data;
-- metrics as JSON lines (``metrics.jsonl``), a tqdm progress bar with loss and steps/s;
+- metrics as JSON lines (``metrics.jsonl``), a tqdm progress bar with loss and steps/s; every line
+  carries ``cpu_hours``, the processor time the run has spent so far (all threads, across resumes;
+  under DDP rank 0's times the world size), so quality can be plotted against compute;
 - CPU or CUDA chosen automatically, mixed precision on CUDA, DistributedDataParallel under
   ``torchrun`` (gloo on CPU, nccl on CUDA).
 """
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
+SECONDS_PER_HOUR = 3600.0
+# Key of the checkpoint's "extra" entry that carries the CPU time spent before a resume.
+CPU_SECONDS_KEY = "cpu_seconds"
 
 
 @dataclass(frozen=True)
@@ -240,10 +245,12 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / CHECKPOINT_NAME
     step = 0
+    cpu_before = 0.0  # CPU seconds spent by earlier runs of this training (before a resume)
     if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume given but {ckpt} does not exist")
-        step, _ = load_checkpoint(ckpt, recipe)
+        step, extra = load_checkpoint(ckpt, recipe)
+        cpu_before = float(extra.get(CPU_SECONDS_KEY, 0.0))
         logger.info("resumed %s from step %d", recipe.name, step)
     elif ckpt.is_file():
         # A fresh run would overwrite another run's state at its first checkpoint (two voice
@@ -257,6 +264,11 @@ def train(
     interrupted = False
     bar = _progress(cfg.max_steps, step, progress and dist_info.is_main)
     t_last, steps_since = time.perf_counter(), 0
+    cpu_start = time.process_time()
+
+    def cpu_seconds() -> float:
+        return cpu_before + (time.process_time() - cpu_start) * dist_info.world_size
+
     with _StopFlag() as flag, open(metrics_file, "a") as mf:
         while step < cfg.max_steps:
             indices = batch_indices(len(recipe), cfg.batch_size, step, cfg.seed, dist_info)
@@ -271,13 +283,16 @@ def train(
                 rate = steps_since / max(now - t_last, 1e-9)
                 t_last, steps_since = now, 0
                 if dist_info.is_main:
-                    mf.write(json.dumps({"step": step, "split": "train", "steps_per_s": rate, **last}) + "\n")
+                    cpu_hours = cpu_seconds() / SECONDS_PER_HOUR
+                    line = {"step": step, "split": "train", "steps_per_s": rate, "cpu_hours": cpu_hours}
+                    mf.write(json.dumps({**line, **last}) + "\n")
                     mf.flush()
                     bar.set_postfix(loss=f"{last.get('loss', float('nan')):.4f}", steps_s=f"{rate:.2f}")
             bar.update(1)
             if step % cfg.validate_every == 0 and dist_info.is_main:
                 val = recipe.validate(step, run_dir)
-                mf.write(json.dumps({"step": step, "split": "val", **val}) + "\n")
+                line = {"step": step, "split": "val", "cpu_hours": cpu_seconds() / SECONDS_PER_HOUR}
+                mf.write(json.dumps({**line, **val}) + "\n")
                 mf.flush()
             stop_now = flag.stop
             if dist_info.enabled:
@@ -287,7 +302,7 @@ def train(
                 stop_now = bool(t.item() > 0)
             checkpoint_due = step % cfg.checkpoint_every == 0 or step == cfg.max_steps or stop_now
             if checkpoint_due and dist_info.is_main:
-                save_checkpoint(ckpt, recipe, step)
+                save_checkpoint(ckpt, recipe, step, extra={CPU_SECONDS_KEY: cpu_seconds()})
                 recipe.export(step)
             if stop_now:
                 interrupted = True

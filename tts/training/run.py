@@ -12,6 +12,7 @@ import torch
 
 from tts.errors import UserError
 from tts.training.common import RunContext
+from tts.training.precision import Precision, resolve_precision
 from tts.training.loop import LoopConfig, TrainResult, init_distributed, pick_device, seed_everything, train
 from tts.voice import MANIFEST_NAME, read_manifest
 from vocoders.audio import AUDIO_PRESETS
@@ -19,14 +20,15 @@ from vocoders.audio import AUDIO_PRESETS
 if TYPE_CHECKING:
     from tts.training.hifigan_recipe import HiFiGANRecipe
     from tts.training.text2mel_recipe import Text2MelRecipe
+    from tts.training.vocos_recipe import VocosRecipe
     from tts.training.wavenet_recipe import WaveNetRecipe
 
 logger = logging.getLogger(__name__)
 
 # Per-model defaults of the loop: batch sizes that fit 2 CPU cores, and preset names.
-DEFAULT_BATCH = {"text2mel": 16, "hifigan": 8, "wavenet": 4}
-DEFAULT_CONFIG = {"text2mel": "small", "hifigan": "v3", "wavenet": "small"}
-DEFAULT_MAX_STEPS = {"text2mel": 20_000, "hifigan": 100_000, "wavenet": 100_000}
+DEFAULT_BATCH = {"text2mel": 16, "hifigan": 8, "vocos": 16, "wavenet": 4}
+DEFAULT_CONFIG = {"text2mel": "small", "hifigan": "v3", "vocos": "base", "wavenet": "small"}
+DEFAULT_MAX_STEPS = {"text2mel": 20_000, "hifigan": 100_000, "vocos": 150_000, "wavenet": 100_000}
 
 
 @dataclass
@@ -53,6 +55,7 @@ class TrainRequest:
     mel_dir: str | None = None
     threads: int | None = None
     no_progress: bool = False
+    precision: str = Precision.AUTO.value
 
 
 def build_context(req: TrainRequest) -> RunContext:
@@ -81,6 +84,8 @@ def build_context(req: TrainRequest) -> RunContext:
         validate_every=req.validate_every or defaults.validate_every,
     )
     run_dir = Path(req.run_dir) if req.run_dir else Path("runs") / voice_dir.name / req.model
+    precision = resolve_precision(Precision(req.precision), device)
+    logger.info("training precision: %s (requested %s)", precision.value, req.precision)
     return RunContext(
         data_dir=data_dir,
         voice_dir=voice_dir,
@@ -91,13 +96,15 @@ def build_context(req: TrainRequest) -> RunContext:
         device=device,
         dist=dist_info,
         voice_name=req.name or voice_dir.name,
-        amp=device.type == "cuda",
+        amp=precision is Precision.BF16,
         half_weights=req.half_weights,
         init_from=Path(req.init_from) if req.init_from else None,
     )
 
 
-def build_recipe(req: TrainRequest, ctx: RunContext) -> Text2MelRecipe | HiFiGANRecipe | WaveNetRecipe:
+def build_recipe(
+    req: TrainRequest, ctx: RunContext
+) -> Text2MelRecipe | HiFiGANRecipe | VocosRecipe | WaveNetRecipe:
     config = req.config or DEFAULT_CONFIG[req.model]
     mel_dir = Path(req.mel_dir) if req.mel_dir else None
     if req.model == "text2mel":
@@ -113,6 +120,15 @@ def build_recipe(req: TrainRequest, ctx: RunContext) -> Text2MelRecipe | HiFiGAN
         if req.disc_width is not None:
             overrides["disc_width"] = req.disc_width
         return HiFiGANRecipe(ctx, dataclasses.replace(HiFiGANRecipeConfig(), **overrides), mel_dir=mel_dir)
+    if req.model == "vocos":
+        from tts.training.vocos_recipe import VocosRecipe, VocosRecipeConfig
+
+        overrides = {"generator": config}
+        if req.warmup_steps is not None:
+            overrides["warmup_steps"] = req.warmup_steps
+        if req.disc_width is not None:
+            overrides["disc_width"] = req.disc_width
+        return VocosRecipe(ctx, dataclasses.replace(VocosRecipeConfig(), **overrides), mel_dir=mel_dir)
     if req.model == "wavenet":
         from tts.training.wavenet_recipe import WaveNetRecipe, WaveNetRecipeConfig
 

@@ -52,9 +52,11 @@ class VocoderData:
     def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.train.batch(indices)
 
-    def validation_utterances(self) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
-        """``(id, audio (T,), mel (n_mels, T // hop))`` of the first validation utterances."""
-        for e in self.val.entries[:N_VAL_UTTERANCES]:
+    def validation_utterances(
+        self, limit: int = N_VAL_UTTERANCES
+    ) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
+        """``(id, audio (T,), mel (n_mels, T // hop))`` of the first ``limit`` validation utterances."""
+        for e in self.val.entries[:limit]:
             yield e.id, torch.from_numpy(self.cache.audio_samples(e.id)), torch.from_numpy(self.val.mel(e.id))
 
     def validation_segments(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -1,0 +1,133 @@
+"""The one vocoder interface: every kind of vocoder is built, loaded, run and streamed the same way.
+
+A :class:`Vocoder` wraps one trained model for inference: it checks the audio config it was trained
+on, folds training-only reparametrisations, picks a CPU fast path (``backend``), vocodes whole mels
+and streams them chunk by chunk. The synthesizer, the server, bench, eval, export and the training
+recipes see only this class and :class:`VocoderKind`; :mod:`vocoders.registry` maps each kind to its
+implementation, so a new kind of vocoder is one module plus one registry entry.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from vocoders.audio import AudioConfig
+
+logger = logging.getLogger(__name__)
+
+# The backend name that lets each vocoder pick its fastest measured inference path.
+AUTO = "auto"
+# Asked between chunks or sample blocks; True stops the work (client gone, deadline, shutdown).
+StopCheck = Callable[[], bool]
+
+
+class VocoderKind(str, enum.Enum):
+    """The vocoder kinds a voice can hold; the value is the model's file stem and wire name."""
+
+    HIFIGAN = "hifigan"
+    VOCOS = "vocos"
+    WAVENET = "wavenet"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @classmethod
+    def parse(cls, name: str | VocoderKind) -> VocoderKind:
+        """``name`` as a kind; ``ValueError`` naming the known kinds otherwise."""
+        try:
+            return cls(name)
+        except ValueError:
+            known = ", ".join(k.value for k in cls)
+            raise ValueError(f"unknown vocoder {str(name)!r}; known vocoders: {known}") from None
+
+
+class Vocoder(ABC):
+    """A trained vocoder ready for inference: mel ``(1, n_mels, T)`` -> audio ``(T * hop,)``."""
+
+    kind: ClassVar[VocoderKind]
+    # True: the whole utterance in one parallel pass (GAN); False: one sample at a time.
+    parallel: ClassVar[bool]
+    # The config dataclass stored in the model's JSON.
+    config_type: ClassVar[type]
+    # Inference paths this kind offers, the reference first; AUTO picks among them.
+    backends: ClassVar[tuple[str, ...]]
+
+    def __init__(self, model: nn.Module, config: Any, audio: AudioConfig, backend: str = AUTO) -> None:
+        """``model``: trained, weight norm folded, in eval mode; ``backend``: one of :attr:`backends` or AUTO."""
+        self.model = model
+        self.config = config
+        self.audio = audio
+        self.select_backend(backend)
+
+    @classmethod
+    @abstractmethod
+    def build_model(cls, config: Any, audio: AudioConfig) -> nn.Module:
+        """A freshly initialised trainable model of this kind."""
+
+    @classmethod
+    def from_model(cls, model: nn.Module, audio: AudioConfig, backend: str = AUTO) -> Vocoder:
+        """Wrap a trained ``model`` (weight norm already folded, eval mode) for inference."""
+        return cls(model, model.cfg, audio, backend)  # type: ignore[attr-defined]
+
+    def select_backend(self, backend: str) -> None:
+        """Switch the inference path; ``ValueError`` for a backend this kind does not offer."""
+        if backend != AUTO and backend not in self.backends:
+            offered = ", ".join((AUTO, *self.backends))
+            raise ValueError(f"{self.kind.value} has no backend {backend!r}; choose one of: {offered}")
+        self._select_backend(backend)
+
+    @abstractmethod
+    def _select_backend(self, backend: str) -> None:
+        """Prepare ``backend`` (already validated) for the next calls."""
+
+    @property
+    @abstractmethod
+    def backend(self) -> str:
+        """The concrete inference path in use (AUTO resolved)."""
+
+    @property
+    @abstractmethod
+    def generator_name(self) -> str:
+        """What actually runs, for reports: architecture, size and backend."""
+
+    @property
+    def hop_length(self) -> int:
+        return self.audio.hop_length
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    @abstractmethod
+    def vocode(
+        self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
+    ) -> list[np.ndarray]:
+        """Audio ``(T_i * hop,)`` float32 for each mel ``(1, n_mels, T_i)``.
+
+        ``seed`` fixes a sampling vocoder's draws (GAN vocoders ignore it); ``should_stop`` is
+        asked between blocks of work where the vocoder has them.
+        """
+
+    def stream(
+        self,
+        mel: torch.Tensor,
+        chunk_frames: int | None = None,
+        seed: int = 0,
+        should_stop: StopCheck | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Audio of one mel ``(1, n_mels, T)`` in pieces as soon as each is ready.
+
+        The pieces join into :meth:`vocode`'s output for the same mel and seed. This default sends
+        the whole utterance as one piece; kinds that can do better override it.
+        """
+        yield self.vocode([mel], seed=seed, should_stop=should_stop)[0]

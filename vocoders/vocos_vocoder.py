@@ -1,0 +1,71 @@
+"""The Vocos-style frame-rate vocoder behind the vocoder interface: whole-mel and seam-free streaming."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from vocoders.audio import AudioConfig
+from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.streaming import stream_vocode
+from vocoders.vocos import VocosConfig, VocosGenerator, receptive_field_frames
+
+logger = logging.getLogger(__name__)
+
+EAGER = "eager"
+
+
+class VocosVocoder(Vocoder):
+    """ConvNeXt trunk at frame rate + inverse-STFT head (:mod:`vocoders.vocos`)."""
+
+    kind = VocoderKind.VOCOS
+    parallel = True
+    config_type = VocosConfig
+    # Eager is the fast path: the trunk is a handful of large frame-rate matrix products, which
+    # leave no per-layer overhead for tracing to remove.
+    backends = (EAGER,)
+
+    @classmethod
+    def build_model(cls, config: VocosConfig, audio: AudioConfig) -> VocosGenerator:
+        return VocosGenerator(config, audio)
+
+    def _select_backend(self, backend: str) -> None:
+        self._backend = EAGER
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def generator_name(self) -> str:
+        c = self.config
+        shape = f"ConvNeXt x{c.num_layers}, dim {c.dim}, iSTFT n_fft {c.n_fft} hop {c.hop_length}"
+        return f"Vocos-style ({shape}), {self.parameter_count() / 1e6:.2f} M parameters, {self.backend}"
+
+    def _forward(self, mel: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model(mel)  # (1, 1, T * hop)
+
+    def vocode(
+        self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
+    ) -> list[np.ndarray]:
+        return [self._forward(m).reshape(-1).numpy() for m in mels]
+
+    def stream(
+        self,
+        mel: torch.Tensor,
+        chunk_frames: int | None = None,
+        seed: int = 0,
+        should_stop: StopCheck | None = None,
+    ) -> Iterator[np.ndarray]:
+        if not chunk_frames:
+            yield from super().stream(mel, chunk_frames, seed, should_stop)
+            return
+        context = receptive_field_frames(self.config)
+        for piece in stream_vocode(self._forward, self.hop_length, mel, chunk_frames, context):
+            yield piece.reshape(-1).numpy()
+            if should_stop is not None and should_stop():
+                return
