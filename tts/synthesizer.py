@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from tts.errors import TextError, UserError, VoiceError
-from tts.frontend import Frontend, Utterance
-from tts.symbols import SymbolTable
-from tts.text2mel import MEL_PAD_VALUE, Text2Mel, Text2MelConfig
+from tts.frontend.pipeline import Frontend, Utterance
+from tts.frontend.symbols import SymbolTable
+from tts.text2mel.model import MEL_PAD_VALUE, Text2Mel, Text2MelConfig
 from tts.voice import VOCODER_KINDS, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator
