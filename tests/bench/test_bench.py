@@ -12,11 +12,24 @@ import numpy as np
 import pytest
 import torch
 
-from tts.bench import runner as bench
-from tts.bench.runner import BenchConfig, Synthesizer
+from tts.bench.plots import LATENCY_PLOT, STAGES_PLOT
+from tts.bench.render import format_table, write_outputs
+from tts.bench.report import (
+    BenchConfig,
+    BenchReport,
+    BenchText,
+    CaseResult,
+    RunSample,
+    compute_ratios,
+    load_schema,
+    summarize,
+)
+from tts.bench.runner import build_targets, run_bench
+from tts.bench.texts import LENGTH_TEXTS, builtin_texts, prepare_texts, read_texts_file
 from tts.cli.commands import bench as bench_command
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
+from tts.synthesizer import Synthesizer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ALLOC_MIB = 64
@@ -30,30 +43,30 @@ def synth(tiny_voice_dir: Path) -> Synthesizer:
 
 
 @pytest.fixture(scope="module")
-def report(synth: Synthesizer) -> bench.BenchReport:
-    return bench.run_bench(
+def report(synth: Synthesizer) -> BenchReport:
+    return run_bench(
         synth, TEXTS, config=BenchConfig(repeats=2, warmup=1, chunk_frames=4), progress=False
     )
 
 
 def _validate(doc: dict) -> None:
-    jsonschema.Draft202012Validator(bench.load_schema()).validate(doc)
+    jsonschema.Draft202012Validator(load_schema()).validate(doc)
 
 
 def test_schema_is_itself_valid() -> None:
-    jsonschema.Draft202012Validator.check_schema(bench.load_schema())
+    jsonschema.Draft202012Validator.check_schema(load_schema())
 
 
 def test_summarize_median_p90_min() -> None:
-    s = bench.summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    s = summarize([5.0, 1.0, 3.0, 2.0, 4.0])
     assert s == {"median": 3.0, "p90": pytest.approx(4.6), "min": 1.0}
-    assert bench.summarize([]) is None
+    assert summarize([]) is None
 
 
 def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
-    report: bench.BenchReport, synth: Synthesizer, tmp_path: Path
+    report: BenchReport, synth: Synthesizer, tmp_path: Path
 ) -> None:
-    paths = bench.write_outputs(report, tmp_path / "out")
+    paths = write_outputs(report, tmp_path / "out")
     doc = json.loads(paths["json"].read_text())
     _validate(doc)
     settings = doc["settings"]
@@ -89,14 +102,14 @@ def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
     assert m["torch_threads"] == torch.get_num_threads() and m["device"] == "cpu" and m["cpu_model"]
 
 
-def test_csv_markdown_and_plots(report: bench.BenchReport, tmp_path: Path) -> None:
-    paths = bench.write_outputs(report, tmp_path)
+def test_csv_markdown_and_plots(report: BenchReport, tmp_path: Path) -> None:
+    paths = write_outputs(report, tmp_path)
     with paths["csv"].open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["label"], r["text"]) for r in rows] == [(c.label, c.text) for c in report.cases]
     assert float(rows[0]["total_ms_median"]) == pytest.approx(report.cases[0].median("total_ms"))
     md = paths["markdown"].read_text()
-    for name in (bench.LATENCY_PLOT, bench.STAGES_PLOT):
+    for name in (LATENCY_PLOT, STAGES_PLOT):
         assert f"]({name})" in md
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG_MAGIC)
@@ -104,7 +117,7 @@ def test_csv_markdown_and_plots(report: bench.BenchReport, tmp_path: Path) -> No
 
         img = matplotlib.image.imread(tmp_path / name)
         assert img.shape[0] > 100 and img.shape[1] > 100 and np.ptp(img) > 0  # not a blank canvas
-    table = bench.format_table(report)
+    table = format_table(report)
     assert "wavenet-fast" in table and "faster than wavenet-fast" in table
 
 
@@ -112,7 +125,7 @@ def test_budget_skips_and_shortens_with_a_note(synth: Synthesizer, tmp_path: Pat
     # A budget nothing fits: the shortest text still gets one timed run, longer WaveNet ones are
     # skipped; HiFi-GAN, the reference of every ratio, is shortened but never skipped.
     config = BenchConfig(repeats=3, warmup=1, case_budget_s=1e-6, stream=False)
-    rep = bench.run_bench(synth, TEXTS, vocoders=["hifigan", "wavenet"], config=config, progress=False)
+    rep = run_bench(synth, TEXTS, vocoders=["hifigan", "wavenet"], config=config, progress=False)
     lengths = {t.name: t.audio_seconds for t in rep.texts}
     shortest, longer = sorted(lengths, key=lengths.get)
     by = {(c.label, c.text): c for c in rep.cases}
@@ -126,27 +139,27 @@ def test_budget_skips_and_shortens_with_a_note(synth: Synthesizer, tmp_path: Pat
     ratios = {r.text: r for r in rep.ratios}
     assert ratios[shortest].total_speedup is not None
     assert ratios[longer].total_speedup is None and "wavenet-fast" in ratios[longer].note
-    table = bench.format_table(rep)
+    table = format_table(rep)
     assert "skipped" in table and "1/3 partial" in table
-    doc = json.loads(bench.write_outputs(rep, tmp_path)["json"].read_text())
+    doc = json.loads(write_outputs(rep, tmp_path)["json"].read_text())
     _validate(doc)
     assert doc["settings"]["stream"] is False
     assert all(run["ttfa_ms"] is None for r in doc["results"] for run in r["runs"])
 
 
 def test_ratio_is_null_with_a_note_when_a_case_was_skipped(synth: Synthesizer) -> None:
-    case_ok = bench.CaseResult(
-        "hifigan", "hifigan", None, "short", 1, runs=[bench.RunSample(1, 1, 2, 4, 1.0)]
+    case_ok = CaseResult(
+        "hifigan", "hifigan", None, "short", 1, runs=[RunSample(1, 1, 2, 4, 1.0)]
     )
-    case_skip = bench.CaseResult("wavenet-fast", "wavenet", "fast", "short", 1, status="skipped", note="x")
-    texts = [bench.BenchText("short", "Hi.")]
-    (ratio,) = bench.compute_ratios([case_ok, case_skip], texts)
+    case_skip = CaseResult("wavenet-fast", "wavenet", "fast", "short", 1, status="skipped", note="x")
+    texts = [BenchText("short", "Hi.")]
+    (ratio,) = compute_ratios([case_ok, case_skip], texts)
     assert ratio.total_speedup is None and "wavenet-fast" in ratio.note
 
 
 def test_wavenet_impl_both_gives_two_rows_and_a_speedup(synth: Synthesizer, tmp_path: Path) -> None:
     config = BenchConfig(repeats=1, warmup=0, stream=False)
-    rep = bench.run_bench(
+    rep = run_bench(
         synth,
         [("tiny", "Hi.")],
         vocoders=["hifigan", "wavenet"],
@@ -159,24 +172,24 @@ def test_wavenet_impl_both_gives_two_rows_and_a_speedup(synth: Synthesizer, tmp_
     (speedup,) = rep.impl_speedups
     ref, fast = rep.cases[1], rep.cases[2]
     assert speedup["vocoder_speedup"] == pytest.approx(ref.median("vocoder_ms") / fast.median("vocoder_ms"))
-    _validate(json.loads(bench.write_outputs(rep, tmp_path)["json"].read_text()))
+    _validate(json.loads(write_outputs(rep, tmp_path)["json"].read_text()))
 
 
 def test_bad_inputs_are_user_errors(synth: Synthesizer, tmp_path: Path) -> None:
     with pytest.raises(UserError):
-        bench.builtin_texts(["huge"])
+        builtin_texts(["huge"])
     with pytest.raises(UserError):
-        bench.build_targets(synth, ["melgan"], "fast")
+        build_targets(synth, ["melgan"], "fast")
     with pytest.raises(UserError):
         BenchConfig(repeats=0)
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n")
     with pytest.raises(UserError):
-        bench.read_texts_file(empty)
+        read_texts_file(empty)
 
 
 def test_builtin_texts_are_single_sentences_of_growing_length(synth: Synthesizer) -> None:
-    prepared = bench.prepare_texts(synth, bench.builtin_texts(list(bench.LENGTH_TEXTS)))
+    prepared = prepare_texts(synth, builtin_texts(list(LENGTH_TEXTS)))
     assert [t.sentences for t in prepared] == [1, 1, 1]
     assert [t.words for t in prepared] == sorted(t.words for t in prepared)
 
@@ -184,7 +197,7 @@ def test_builtin_texts_are_single_sentences_of_growing_length(synth: Synthesizer
 def test_texts_file_names_lines_in_order(tmp_path: Path) -> None:
     f = tmp_path / "t.txt"
     f.write_text("First line.\n\nSecond line here.\n")
-    assert bench.read_texts_file(f) == [("t1", "First line."), ("t2", "Second line here.")]
+    assert read_texts_file(f) == [("t1", "First line."), ("t2", "Second line here.")]
 
 
 def test_command_prints_table_and_writes_files(
@@ -221,7 +234,7 @@ def test_command_prints_table_and_writes_files(
     _validate(doc)
     assert doc["machine"]["torch_threads"] == 1
     assert [t["name"] for t in doc["texts"]] == ["short"]
-    assert doc["texts"][0]["text"] == bench.LENGTH_TEXTS["short"]
+    assert doc["texts"][0]["text"] == LENGTH_TEXTS["short"]
 
 
 def test_concurrency_without_server_is_refused(tiny_voice_dir: Path) -> None:
@@ -246,67 +259,3 @@ def test_machine_info_and_peak_memory() -> None:
     assert grown >= ALLOC_MIB * 0.9
     reset_peak_rss()
     assert peak_rss_mb() < base + ALLOC_MIB * 0.5
-
-
-def test_server_mode_unary_streaming_and_load_test(synth: Synthesizer, tmp_path: Path) -> None:
-    from server.app import build_server
-    from server.config import ServerConfig, VoiceSpec
-    from server.voices import VoiceRegistry
-
-    config = ServerConfig(port=0, voices=(VoiceSpec("tiny", "unused"),), workers=2, max_wavenet_jobs=1)
-    srv = build_server(config, loader=lambda _cfg: VoiceRegistry({"tiny": synth}))
-    srv.start()
-    srv.load_voices()
-    try:
-        rep = bench.run_server_bench(
-            srv.address,
-            TEXTS[:1],
-            config=BenchConfig(repeats=2, warmup=1),
-            concurrency=2,
-            requests=4,
-            progress=False,
-        )
-    finally:
-        srv.stop()
-        torch.set_num_threads(THREADS_BEFORE)  # the server sets threads per worker
-    doc = json.loads(bench.write_outputs(rep, tmp_path)["json"].read_text())
-    _validate(doc)
-    assert doc["mode"] == "server" and doc["server"]["voice"] == "tiny"
-    assert doc["settings"]["repeats"] == 2 and doc["settings"]["concurrency"] == 2
-    assert [r["label"] for r in doc["results"]] == ["hifigan", "wavenet"]
-    for r in doc["results"]:
-        assert r["status"] == "ok" and r["repeats"] == 2
-        for run in r["runs"]:
-            # The client's round trip contains the server's own stage times.
-            assert run["total_ms"] >= run["frontend_ms"] + run["text2mel_ms"] + run["vocoder_ms"]
-            assert 0 < run["ttfa_ms"] <= run["stream_total_ms"]
-    assert doc["texts"][0]["audio_seconds"] == pytest.approx(doc["results"][0]["audio_seconds"])
-    (ratio,) = doc["ratios"]
-    assert ratio["total_speedup"] > 0
-    load = doc["server"]["load"]
-    assert [(t["vocoder"], t["requests"]) for t in load] == [("hifigan", 4), ("wavenet", 4)]
-    gan, ar = load
-    # GAN requests queue for a worker; WaveNet ones beyond its one slot are refused at once, by design.
-    assert gan["errors"] == 0 and gan["throughput_rps"] == pytest.approx(4 / gan["duration_s"])
-    assert set(ar["error_codes"]) <= {"RESOURCE_EXHAUSTED"} and ar["errors"] == sum(
-        ar["error_codes"].values()
-    )
-    assert ar["errors"] < 4 and ar["throughput_rps"] == pytest.approx((4 - ar["errors"]) / ar["duration_s"])
-    for t in load:
-        assert (
-            t["latency_ms"]["min"]
-            <= t["latency_ms"]["p50"]
-            <= t["latency_ms"]["p99"]
-            <= t["latency_ms"]["max"]
-        )
-    assert "load hifigan / short: 2 concurrent clients" in bench.format_table(rep)
-
-
-def test_server_mode_reports_an_unreachable_server() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
-    with pytest.raises(UserError, match="cannot use the server"):
-        bench.run_server_bench(f"127.0.0.1:{port}", TEXTS[:1], progress=False)

@@ -11,7 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.bench.runner import LENGTH_TEXTS, WAVENET_IMPL_CHOICES, BenchConfig
+    from tts.bench.report import BenchConfig
+    from tts.bench.runner import WAVENET_IMPL_CHOICES
+    from tts.bench.texts import LENGTH_TEXTS
     from tts.synthesizer import GAN_BACKENDS
 
     defaults = BenchConfig()
@@ -78,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from tts.bench.runner import BenchConfig, builtin_texts, format_table, parse_list, read_texts_file, write_outputs
+    from tts.bench.render import format_table, write_outputs
+    from tts.bench.report import BenchConfig
+    from tts.bench.texts import builtin_texts, parse_list, read_texts_file
 
     if args.threads is not None:
         if args.threads < 1:
@@ -97,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     )
     progress = False if args.no_progress else None
     if args.server:
-        from tts.bench.runner import run_server_bench
+        from server.loadtest import run_server_bench
 
         if args.wavenet_impl is not None:
             raise UserError(

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from tts.bench.runner import parse_list
+    from tts.bench.texts import parse_list
     from tts.export.samples import DEFAULT_TEXTS, export_samples, read_text_file
     from tts.synthesizer import Synthesizer
 
