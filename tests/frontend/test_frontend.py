@@ -8,9 +8,12 @@ import threading
 import pytest
 
 from tts.errors import TextError, UserError
-from tts.frontend.pipeline import Frontend, Utterance
-from tts.frontend.normalize import english_cardinal, english_ordinal, german_cardinal, normalize_text, split_sentences
+from tts.frontend.english import english_cardinal, english_ordinal
+from tts.frontend.german import german_cardinal
+from tts.frontend.normalize import normalize_text
 from tts.frontend.phonemizer import Phonemizer, available_languages
+from tts.frontend.pipeline import Frontend, Utterance
+from tts.frontend.sentences import split_sentences
 from tts.frontend.symbols import DEFAULT_SYMBOLS, PAD, SymbolTable
 
 
@@ -79,6 +82,9 @@ def test_german_normalisation() -> None:
     assert normalize_text("Dr. Müller", "de") == "Doktor Müller"
     assert normalize_text("im Jahr 1984", "de") == "im Jahr neunzehnhundertvierundachtzig"
     assert normalize_text("5,50 €", "de") == "fünf Euro fünfzig"
+    assert normalize_text("Salz & Pfeffer, 20 % mehr, a+b=c", "de") == (
+        "Salz und Pfeffer, zwanzig Prozent mehr, a plus b gleich c"
+    )
 
 
 def test_other_languages_only_get_unicode_cleanup() -> None:

@@ -10,8 +10,9 @@ import logging
 from dataclasses import dataclass
 
 from tts.errors import TextError
-from tts.frontend.normalize import normalize_text, split_sentences
+from tts.frontend.normalize import normalize_text
 from tts.frontend.phonemizer import Phonemizer
+from tts.frontend.sentences import split_sentences
 from tts.frontend.symbols import DEFAULT_SYMBOLS, PAD, PUNCTUATION, SPACE, SymbolTable
 
 logger = logging.getLogger(__name__)
