@@ -25,6 +25,7 @@ from tts.errors import TextError, UserError, VoiceError
 from tts.frontend.pipeline import Frontend, Utterance
 from tts.frontend.symbols import SymbolTable
 from tts.text2mel.model import MEL_PAD_VALUE, Text2Mel, Text2MelConfig
+from tts.units import MS_PER_S
 from tts.voice import VOCODER_KINDS, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator
@@ -39,7 +40,6 @@ SENTENCE_PAUSE_S = 0.2
 WAVENET_IMPLS = ("fast", "reference")
 # "auto" picks the fastest measured backend; "eager" is the plain generator (the reference).
 GAN_BACKENDS = (AUTO, *BACKENDS)
-MS_PER_S = 1000.0
 
 
 @dataclass

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tts.corpus import builder as corpus
 from tts.cli.commands import corpus as corpus_command
+from tts.corpus import builder as corpus
 from tts.errors import UserError
 from tts.frontend.normalize import normalize_text
 

@@ -213,54 +213,43 @@ def _offset(segment: torch.Tensor, audio: np.ndarray) -> int:
 
 
 def test_vocoder_segments_are_aligned_slices(cache: ds.FeatureCache) -> None:
-    data = ds.VocoderSegmentDataset(cache, "train", SEGMENT, seed=0)
+    segments = ds.VocoderSegments(cache, "train", SEGMENT)
     frames = SEGMENT // AUDIO.hop_length
-    for i in range(len(data)):
-        item = data[i]
-        assert item["audio"].shape == (SEGMENT,) and item["mel"].shape == (AUDIO.n_mels, frames)
-        start = _offset(item["audio"], cache.audio_samples(item["id"]))
-        assert torch.equal(item["mel"], torch.from_numpy(cache.mel(item["id"])[:, start : start + frames]))
-    audio, mel = ds.collate_vocoder([data[0], data[1]])
+    for i, entry in enumerate(segments.entries):
+        audio, mel = segments.item(i, torch.Generator().manual_seed(i))
+        assert audio.shape == (SEGMENT,) and mel.shape == (AUDIO.n_mels, frames)
+        start = _offset(audio, cache.audio_samples(entry.id))
+        assert torch.equal(mel, torch.from_numpy(cache.mel(entry.id)[:, start : start + frames]))
+    audio, mel = segments.batch([0, 1])
     assert audio.shape == (2, SEGMENT) and mel.shape == (2, AUDIO.n_mels, frames)
     with pytest.raises(ValueError, match="multiple of hop"):
-        ds.VocoderSegmentDataset(cache, "train", SEGMENT + 1)
+        ds.VocoderSegments(cache, "train", SEGMENT + 1)
 
 
 def test_short_clip_is_padded(cache: ds.FeatureCache) -> None:
-    data = ds.VocoderSegmentDataset(cache, "train", LONG_SEGMENT, seed=0)
-    idx = [e.id for e in data.segments.entries].index("LJ003-0001")
-    item = data[idx]
+    segments = ds.VocoderSegments(cache, "train", LONG_SEGMENT)
+    idx = [e.id for e in segments.entries].index("LJ003-0001")
+    audio, mel = segments.item(idx)
     n = cache.entries["LJ003-0001"].n_frames
     hop = AUDIO.hop_length
-    assert item["audio"].shape == (LONG_SEGMENT,)
-    assert torch.equal(item["audio"][: n * hop], torch.from_numpy(cache.audio_samples("LJ003-0001")))
-    assert (item["audio"][n * hop :] == 0).all()
-    assert (item["mel"][:, n:] == ds.MEL_PAD_VALUE).all()
+    assert audio.shape == (LONG_SEGMENT,)
+    assert torch.equal(audio[: n * hop], torch.from_numpy(cache.audio_samples("LJ003-0001")))
+    assert (audio[n * hop :] == 0).all()
+    assert (mel[:, n:] == ds.MEL_PAD_VALUE).all()
 
 
-def test_segments_are_deterministic_per_seed_and_epoch(cache: ds.FeatureCache) -> None:
-    def offsets(seed: int, epoch: int) -> list[int]:
-        data = ds.VocoderSegmentDataset(cache, "train", SEGMENT, seed=seed)
-        data.set_epoch(epoch)
-        return [_offset(data[i]["audio"], cache.audio_samples(data[i]["id"])) for i in range(4)]
+def test_segment_offsets_follow_the_generator(cache: ds.FeatureCache) -> None:
+    segments = ds.VocoderSegments(cache, "train", SEGMENT)
 
-    assert offsets(0, 0) == offsets(0, 0)
-    assert offsets(0, 0) != offsets(1, 0)
-    assert offsets(0, 0) != offsets(0, 1)
+    def offsets(seed: int) -> list[int]:
+        generator = torch.Generator().manual_seed(seed)
+        return [
+            _offset(segments.item(i, generator)[0], cache.audio_samples(e.id))
+            for i, e in enumerate(segments.entries)
+        ]
 
-    data = ds.VocoderSegmentDataset(cache, "train", SEGMENT, seed=3)
-
-    def loader_batches() -> list[torch.Tensor]:
-        sampler = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(7))
-        loader = torch.utils.data.DataLoader(
-            data, batch_size=2, sampler=sampler, collate_fn=ds.collate_vocoder
-        )
-        return [audio for audio, _ in loader]
-
-    # Fetching other items in between does not change what a seeded loader yields.
-    first = loader_batches()
-    data[2]
-    assert all(torch.equal(a, b) for a, b in zip(first, loader_batches()))
+    assert offsets(0) == offsets(0)
+    assert offsets(0) != offsets(1)
 
 
 def test_predicted_mels_replace_cached_ones(cache: ds.FeatureCache, tmp_path: Path) -> None:
@@ -268,15 +257,16 @@ def test_predicted_mels_replace_cached_ones(cache: ds.FeatureCache, tmp_path: Pa
     mel_dir.mkdir()
     for utt_id in GOOD:
         np.save(mel_dir / f"{utt_id}.npy", cache.mel(utt_id) + 1.0)
-    data = ds.VocoderSegmentDataset(cache, "train", SEGMENT, seed=0, mel_dir=mel_dir)
-    item = data[0]
+    segments = ds.VocoderSegments(cache, "train", SEGMENT, mel_dir=mel_dir)
+    audio, mel = segments.item(0, torch.Generator().manual_seed(0))
+    utt_id = segments.entries[0].id
     frames = SEGMENT // AUDIO.hop_length
-    start = _offset(item["audio"], cache.audio_samples(item["id"]))
-    expected = torch.from_numpy(cache.mel(item["id"])[:, start : start + frames] + 1.0)
-    assert torch.equal(item["mel"], expected)
+    start = _offset(audio, cache.audio_samples(utt_id))
+    expected = torch.from_numpy(cache.mel(utt_id)[:, start : start + frames] + 1.0)
+    assert torch.equal(mel, expected)
     (mel_dir / "LJ002-0002.npy").unlink()
     with pytest.raises(ValueError, match="lacks predicted mels"):
-        ds.VocoderSegmentDataset(cache, "train", SEGMENT, mel_dir=mel_dir)
+        ds.VocoderSegments(cache, "train", SEGMENT, mel_dir=mel_dir)
 
 
 class _FakeSymbols:

@@ -14,9 +14,9 @@ import torch
 from tests.conftest import TINY_AUDIO, make_random_voice
 from tts.cli.main import main
 from tts.corpus.dataset import FeatureCache, VocoderSegments
+from tts.corpus.gta import REPORT_NAME, load_text2mel, write_gta_mels
 from tts.errors import UserError
 from tts.frontend.pipeline import Frontend
-from tts.corpus.gta import REPORT_NAME, load_text2mel, write_gta_mels
 from tts.frontend.symbols import DEFAULT_SYMBOLS, SymbolTable
 from tts.voice import init_voice, read_manifest
 

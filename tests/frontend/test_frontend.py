@@ -248,3 +248,11 @@ def test_frontend_german() -> None:
     (utterance,) = Frontend("de").process("Ich habe 21 Katzen.")
     assert utterance.text == "Ich habe einundzwanzig Katzen."
     assert "ts" in utterance.phonemes  # the German affricate in "zwanzig" and "Katzen"
+
+
+def test_sentence_of_only_silent_symbols_is_not_spoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    frontend = Frontend("en-us")
+    # Words whose phonemes are only pauses and marks (as an unknown script may give) say nothing.
+    monkeypatch.setattr(frontend._phonemizer, "phonemize", lambda text: " , . ")
+    with pytest.raises(TextError):
+        frontend.process("Hello there.")

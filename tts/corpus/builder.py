@@ -33,6 +33,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from tts.corpus.layout import SPLITS, WAV_DIRNAME, metadata_path, split_path
 from tts.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ SENTENCES_PATH = Path(__file__).parent.parent / "data" / "sentences.txt"
 SENTENCE_SOURCE = "LJ Speech Dataset 1.1 transcripts (Keith Ito, 2017; public domain), tts/data/sentences.txt"
 # Flite's voices are all English; the normalised column is written for this language.
 CORPUS_LANGUAGE = "en-us"
-SPLITS = ("train", "val", "test")
 # Held-out sentences of the full bundled list; a subset of N sentences keeps each one's split.
 N_TEST = 200
 N_VAL = 100
@@ -286,7 +286,7 @@ def build_flite_corpus(
     n = len(sentences) if n_sentences is None else n_sentences
     if not 1 <= n <= len(sentences):
         raise UserError(f"--sentences must be between 1 and {len(sentences)}, got {n}")
-    wav_dir = out_dir / "wavs"
+    wav_dir = out_dir / WAV_DIRNAME
     wav_dir.mkdir(parents=True, exist_ok=True)
     # Written before any audio, so an interrupted build still records whose voice its wavs are.
     identity = {"engine": "flite", "voice": voice, "sample_rate": sample_rate}
@@ -303,11 +303,11 @@ def build_flite_corpus(
     failed_idx = {i for i in todo if ids[i] in failed}
 
     kept = [i for i in range(n) if i not in failed_idx]
-    _write_lines(out_dir / "metadata.csv", [f"{ids[i]}|{sentences[i]}|{normalized_all[i]}" for i in kept])
+    _write_lines(metadata_path(out_dir), [f"{ids[i]}|{sentences[i]}|{normalized_all[i]}" for i in kept])
     counts = {}
     for split in SPLITS:
         members = [ids[i] for i in kept if splits_all[i] == split]
-        _write_lines(out_dir / f"{split}.txt", members)
+        _write_lines(split_path(out_dir, split), members)
         counts[split] = len(members)
     total_seconds = sum(sf.info(str(wav_dir / f"{ids[i]}.wav")).duration for i in kept)
     summary = CorpusSummary(

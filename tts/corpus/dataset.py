@@ -24,13 +24,14 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from tts.corpus.layout import SPLITS, metadata_path, split_path, wav_path
 from tts.errors import UserError
-from tts.frontend.symbols import PAD, PUNCTUATION, SPACE
-from vocoders.audio import LOG_CLAMP, AudioConfig, load_audio, mel_spectrogram
+from tts.frontend.symbols import SILENT_SYMBOLS
+from tts.text2mel.model import MEL_PAD_VALUE
+from vocoders.audio import AudioConfig, load_audio, mel_spectrogram
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
 CACHE_DIRNAME = ".ganspeech_cache"
 INDEX_NAME = "index.json"
 INDEX_VERSION = 2
@@ -40,13 +41,6 @@ HASH_TEST_PER_MILLE = 20
 HASH_VAL_PER_MILLE = 10
 # Clips shorter than this many frames carry too little to train on.
 MIN_FRAMES = 8
-# Value of padded mel frames: the log-mel of silence.
-MEL_PAD_VALUE = float(np.log(LOG_CLAMP))
-# Symbols that make no sound: a row whose ids are all among these has nothing to say.
-_SILENT_SYMBOLS = frozenset(PAD + SPACE + PUNCTUATION)
-# Large odd multipliers that spread (seed, epoch, index) over the generator's seed space.
-_SEED_MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9)
-_SEED_MASK = (1 << 63) - 1
 
 
 class SymbolsLike(Protocol):
@@ -73,7 +67,7 @@ class Row:
 
 def read_metadata(data_dir: str | Path) -> list[Row]:
     """Rows of ``<data_dir>/metadata.csv``; lines without an id are ignored."""
-    path = Path(data_dir) / "metadata.csv"
+    path = metadata_path(data_dir)
     if not path.is_file():
         raise UserError(f"{data_dir} is not an LJSpeech-format corpus: {path} is missing")
     rows = []
@@ -98,7 +92,7 @@ def split_ids(data_dir: str | Path, split: str) -> list[str]:
     """Ids of ``split`` from ``<split>.txt``, else by a stable hash of the id."""
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {SPLITS}")
-    listing = Path(data_dir) / f"{split}.txt"
+    listing = split_path(data_dir, split)
     if listing.is_file():
         return [s.strip() for s in listing.read_text().splitlines() if s.strip()]
     return [r.id for r in read_metadata(data_dir) if _hash_split(r.id) == split]
@@ -121,8 +115,8 @@ class Entry:
     source: str = ""  # text and wav size/mtime it was computed from; a change means recompute
 
 
-def _source_stamp(row: Row, wav_path: Path) -> str:
-    st = wav_path.stat()
+def _source_stamp(row: Row, wav_file: Path) -> str:
+    st = wav_file.stat()
     return hashlib.sha1(f"{row.normalized}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
@@ -175,23 +169,23 @@ class FeatureCache:
         known = _read_index(index_path)
         rows = read_metadata(data_dir)
         root.mkdir(parents=True, exist_ok=True)
-        silent_ids = frozenset(i for i, s in enumerate(symbols) if s in _SILENT_SYMBOLS)
+        silent_ids = frozenset(i for i, s in enumerate(symbols) if s in SILENT_SYMBOLS)
         entries: dict[str, Entry] = {}
         skipped: dict[str, int] = {}
         n_computed = 0
         for row in _maybe_progress(rows, progress):
-            wav_path = data_dir / "wavs" / f"{row.id}.wav"
+            wav_file = wav_path(data_dir, row.id)
             old = known.get(row.id)
             if (
                 old is not None
-                and wav_path.is_file()
-                and old.source == _source_stamp(row, wav_path)
+                and wav_file.is_file()
+                and old.source == _source_stamp(row, wav_file)
                 and (root / f"{row.id}.mel.npy").is_file()
                 and (root / f"{row.id}.wav.npy").is_file()
             ):
                 entries[row.id] = old
                 continue
-            reason = cls._add(row, wav_path, root, audio, frontend, silent_ids, entries)
+            reason = cls._add(row, wav_file, root, audio, frontend, silent_ids, entries)
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
             else:
@@ -225,7 +219,7 @@ class FeatureCache:
     @staticmethod
     def _add(
         row: Row,
-        wav_path: Path,
+        wav_file: Path,
         root: Path,
         audio: AudioConfig,
         frontend: FrontendLike,
@@ -235,10 +229,10 @@ class FeatureCache:
         """Cache one row; returns why it was skipped, or None."""
         if not row.normalized.strip():
             return "with empty text"
-        if not wav_path.is_file():
+        if not wav_file.is_file():
             return "with missing audio"
         try:
-            wav = load_audio(wav_path, audio.sample_rate)
+            wav = load_audio(wav_file, audio.sample_rate)
         except Exception:  # noqa: BLE001 - any decoder failure means the same: unreadable
             return "with unreadable audio"
         normalized, phonemes = frontend.phonemize_sentence(row.normalized)
@@ -251,7 +245,7 @@ class FeatureCache:
         np.save(root / f"{row.id}.wav.npy", wav[: mel.shape[1] * audio.hop_length])
         np.save(root / f"{row.id}.mel.npy", mel.astype(np.float32))
         entries[row.id] = Entry(
-            row.id, normalized, phonemes, tuple(tokens), int(mel.shape[1]), _source_stamp(row, wav_path)
+            row.id, normalized, phonemes, tuple(tokens), int(mel.shape[1]), _source_stamp(row, wav_file)
         )
         return None
 
@@ -365,44 +359,3 @@ class VocoderSegments:
         """``audio (B, T)``, ``mel (B, n_mels, T // hop)``."""
         pairs = [self.item(i) for i in indices]
         return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
-
-class VocoderSegmentDataset(torch.utils.data.Dataset):
-    """Items ``{"id", "audio" (segment_samples,), "mel" (n_mels, segment_samples // hop)}``.
-
-    Which clips make a batch is the sampler's business (give it a seeded ``torch.Generator``);
-    the segment offset of an item is a function of ``(seed, epoch, index)`` alone, so results do
-    not depend on DataLoader workers or on the order items are fetched. Call :meth:`set_epoch`
-    for fresh offsets each epoch.
-    """
-
-    def __init__(
-        self,
-        cache: FeatureCache,
-        split: str,
-        segment_samples: int,
-        seed: int = 0,
-        mel_dir: Path | None = None,
-    ) -> None:
-        self.segments = VocoderSegments(cache, split, segment_samples, mel_dir)
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.segments)
-
-    def _generator(self, i: int) -> torch.Generator:
-        mixed = (((self.seed * _SEED_MIX[0]) ^ self.epoch) * _SEED_MIX[1] + i) & _SEED_MASK
-        return torch.Generator().manual_seed(mixed)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        audio, mel = self.segments.item(i, self._generator(i))
-        return {"id": self.segments.entries[i].id, "audio": audio, "mel": mel}
-
-
-def collate_vocoder(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``audio (B, segment_samples)`` and ``mel (B, n_mels, segment_frames)`` of equal-length items."""
-    return torch.stack([it["audio"] for it in items]), torch.stack([it["mel"] for it in items])

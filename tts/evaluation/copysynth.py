@@ -22,6 +22,7 @@ import soundfile as sf
 import torch
 
 from tts.errors import UserError
+from tts.units import MS_PER_S
 from vocoders.audio import AUDIO_PRESETS, AudioConfig, load_audio, mel_spectrogram
 from vocoders.griffinlim import griffin_lim_from_mel
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 GRIFFIN_LIM = "griffinlim"
 NEURAL_VOCODERS = ("hifigan", "wavenet")
 COPY_VOCODERS = (*NEURAL_VOCODERS, GRIFFIN_LIM)
-MS_PER_S = 1000.0
 MAX_CHANNELS = 2  # mono or stereo (averaged to mono); more channels are not one speaker's recording
 
 

@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from tts.evaluation.asr import Recognizer
-from tts.evaluation.copysynth import GRIFFIN_LIM, MS_PER_S, copy_synthesize
+from tts.corpus.layout import wav_path
 from tts.errors import UserError
+from tts.evaluation.asr import Recognizer
+from tts.evaluation.copysynth import GRIFFIN_LIM, copy_synthesize
 from tts.evaluation.metrics import MCD_N_CEPSTRA, mel_cepstral_distortion, pesq_wb, stoi, word_errors
 from tts.synthesizer import Synthesizer
+from tts.units import MS_PER_S
 from tts.voice import voice_label
 from vocoders.audio import load_audio
 
@@ -165,7 +167,7 @@ def load_sentences(data_dir: str | Path, split: str, limit: int | None = None) -
         if utt_id not in rows:
             raise UserError(f"{data_dir}: {split} lists {utt_id!r}, which metadata.csv does not hold")
         row = rows[utt_id]
-        sentences.append(Sentence(utt_id, row.normalized or row.text, data_dir / "wavs" / f"{utt_id}.wav"))
+        sentences.append(Sentence(utt_id, row.normalized or row.text, wav_path(data_dir, utt_id)))
     return sentences
 
 

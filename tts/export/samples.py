@@ -28,8 +28,9 @@ import torch
 
 from tts.errors import UserError
 from tts.machine import machine_info
-from tts.synthesizer import MS_PER_S, Synthesizer
+from tts.synthesizer import Synthesizer
 from tts.text2mel.model import MEL_PAD_VALUE
+from tts.units import MS_PER_S
 from vocoders.audio import mel_spectrogram, save_audio
 
 logger = logging.getLogger(__name__)

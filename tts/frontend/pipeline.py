@@ -13,12 +13,11 @@ from tts.errors import TextError
 from tts.frontend.normalize import normalize_text
 from tts.frontend.phonemizer import Phonemizer
 from tts.frontend.sentences import split_sentences
-from tts.frontend.symbols import DEFAULT_SYMBOLS, PAD, PUNCTUATION, SPACE, SymbolTable
+from tts.frontend.symbols import DEFAULT_SYMBOLS, SILENT_SYMBOLS, SymbolTable
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_IN_ERROR = 80  # characters of the user's text quoted back in an error message
-_SILENT_SYMBOLS = frozenset(PAD + SPACE + PUNCTUATION)
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Frontend:
         self.language = language
         self.symbols = symbols if symbols is not None else SymbolTable(DEFAULT_SYMBOLS)
         self._phonemizer = Phonemizer(language)
-        self._silent_ids = frozenset(i for i, s in enumerate(self.symbols.to_list()) if s in _SILENT_SYMBOLS)
+        self._silent_ids = frozenset(i for i, s in enumerate(self.symbols.to_list()) if s in SILENT_SYMBOLS)
 
     def phonemize_sentence(self, text: str) -> tuple[str, str]:
         """(normalised text, phonemes) of one already-split sentence; phonemes are "" when it has no words."""

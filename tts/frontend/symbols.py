@@ -15,8 +15,11 @@ from tts.errors import UserError
 logger = logging.getLogger(__name__)
 
 PAD = "_"  # id 0: padding in batches; never produced by the phonemizer
+PAD_ID = 0  # the id of PAD: first in every table, so padded batches are zeros
 SPACE = " "  # word boundary
 PUNCTUATION = "!'(),-.:;?\""  # the phonemizer keeps , . ! ? ; : ; the rest are reserved for other frontends
+# Symbols that make no sound: a sentence whose ids are all among these has nothing to say.
+SILENT_SYMBOLS = frozenset(PAD + SPACE + PUNCTUATION)
 
 # Every code point espeak-ng emitted in IPA mode for the full CMU dictionary (en-us, en-gb) and
 # a 356k-word German word list (de), in order of frequency there, first; the ids of these never change.
@@ -45,7 +48,7 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (PAD, SPACE, *PUNCTUATION, *_ESPEAK_EN_DE, *_
 class SymbolTable:
     """Maps phoneme strings to integer ids per character; ids are positions in ``symbols``."""
 
-    pad_id = 0
+    pad_id = PAD_ID
 
     def __init__(self, symbols: Sequence[str]) -> None:
         symbols = list(symbols)

@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tts.frontend.symbols import PAD_ID
 from tts.text2mel.alignment import AlignmentEncoder, batch_log_prior, durations_from_path, maximum_path
 from vocoders.audio import LOG_CLAMP
 
 logger = logging.getLogger(__name__)
 
-PAD_ID = 0
 # Per-frame features appended to the expanded encoder states: relative position inside the token
 # (0..1) and the token's log duration. A non-autoregressive LSTM decoder otherwise sees the same
 # input for every frame of a phoneme and cannot tell its onset from its release.

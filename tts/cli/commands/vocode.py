@@ -65,7 +65,8 @@ def output_paths(inputs: list[Path], vocoder: str, output: str | None, out_dir: 
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.evaluation.copysynth import GRIFFIN_LIM, MS_PER_S, copy_synthesize, default_audio_config, read_recording
+    from tts.evaluation.copysynth import GRIFFIN_LIM, copy_synthesize, default_audio_config, read_recording
+    from tts.units import MS_PER_S
     from tts.voice import read_manifest, resolve_voice_dir
     from vocoders.audio import save_audio
 
