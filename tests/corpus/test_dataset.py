@@ -62,7 +62,9 @@ def frontend() -> Frontend:
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
-        r.getMessage() for r in caplog.records if r.name == "tts.corpus.dataset" and r.levelno == logging.WARNING
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "tts.corpus.dataset" and r.levelno == logging.WARNING
     ]
 
 

@@ -47,7 +47,10 @@ KIND_COPY = "copy"
 KIND_TEXT2MEL = "text2mel"
 DEFAULT_OUTPUT = "eval.json"
 SCHEMA_VERSION = 1
-MCD_RECIPE = f"MFCC-style mel-cepstral distortion, c1..c{MCD_N_CEPSTRA}, DTW-aligned (tts.evaluation.metrics.mel_cepstral_distortion)"
+MCD_RECIPE = (
+    f"MFCC-style mel-cepstral distortion, c1..c{MCD_N_CEPSTRA}, DTW-aligned "
+    "(tts.evaluation.metrics.mel_cepstral_distortion)"
+)
 PERCENT = 100.0
 
 

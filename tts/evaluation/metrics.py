@@ -32,7 +32,8 @@ _EDGE_APOSTROPHES = "'"
 
 
 def normalize_words(text: str, language: str = "en-us") -> list[str]:
-    """Lower-case words of ``text`` with numbers spelled out as :func:`tts.frontend.normalize.normalize_text` does.
+    """Lower-case words of ``text`` with numbers spelled out as
+    :func:`tts.frontend.normalize.normalize_text` does.
 
     Applying the TTS normaliser to both reference and hypothesis makes "3" and "three" the same
     word; punctuation is dropped and apostrophes are kept only inside words ("don't").
