@@ -6,7 +6,7 @@ Run from anywhere after editing a ``.proto``::
 
 protoc writes absolute imports (``from ganspeech.v1 import synthesis_pb2``) that only resolve when
 the output directory is on ``sys.path``; they are rewritten to package-relative imports so the
-stubs work as ``server.generated.ganspeech.v1``. ``tests/test_protos.py`` regenerates into a
+stubs work as ``server.generated.ganspeech.v1``. ``tests/server/test_protos.py`` regenerates into a
 temporary directory and fails when the committed stubs differ.
 """
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tts.symbols import DEFAULT_SYMBOLS
-from tts.text2mel import Text2Mel, text2mel_config
+from tts.frontend.symbols import DEFAULT_SYMBOLS
+from tts.text2mel.model import Text2Mel, text2mel_config
 from tts.voice import init_voice, register_model
 from vocoders.audio import AudioConfig
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from tts.errors import TextError, UserError, VoiceError
-from tts.frontend import Frontend, Utterance
-from tts.symbols import SymbolTable
-from tts.text2mel import Text2Mel, Text2MelConfig
+from tts.frontend.pipeline import Frontend, Utterance
+from tts.frontend.symbols import SymbolTable
+from tts.text2mel.model import Text2Mel, Text2MelConfig
+from tts.units import MS_PER_S
 from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.base import AUTO, Vocoder, VocoderKind
@@ -40,7 +41,6 @@ SENTENCE_PAUSE_S = 0.2
 WAVENET_IMPLS = WaveNetVocoder.backends
 # HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
 GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
-MS_PER_S = 1000.0
 TEXT2MEL_KIND = "text2mel"
 
 
@@ -171,6 +171,12 @@ class Synthesizer:
     @property
     def vocoders(self) -> list[VocoderKind]:
         return list(self.vocoder_map)
+
+    def with_backend(self, kind: str | VocoderKind, backend: str) -> Synthesizer:
+        """A synthesizer sharing this one's models in which ``kind`` runs through ``backend``."""
+        voc = self.check_vocoder(kind)
+        vocoders = {**self.vocoder_map, voc.kind: voc.with_backend(backend)}
+        return Synthesizer(self.manifest, self.text2mel, vocoders, self.voice_dir)
 
     @property
     def backends_in_use(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ Layout of a voice directory::
     wavenet.safetensors     wavenet.json
 
 Every model's JSON repeats the audio config it was trained with; :func:`register_model` and
-:func:`tts.synthesizer.load_module` check it against the manifest, so a vocoder trained on other
+:func:`vocoders.registry.load_vocoder` check it against the manifest, so a vocoder trained on other
 features is refused.
 """
 

@@ -9,6 +9,7 @@ implementation, so a new kind of vocoder is one module plus one registry entry.
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 from abc import ABC, abstractmethod
@@ -90,6 +91,12 @@ class Vocoder(ABC):
     @abstractmethod
     def _select_backend(self, backend: str) -> None:
         """Prepare ``backend`` (already validated) for the next calls."""
+
+    def with_backend(self, backend: str) -> Vocoder:
+        """A vocoder sharing this one's model and settings that runs through ``backend``."""
+        other = copy.copy(self)
+        other.select_backend(backend)
+        return other
 
     @property
     @abstractmethod

@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.dataset import Text2MelDataset, collate_text2mel
-from tts.symbols import DEFAULT_SYMBOLS
-from tts.text2mel import Text2Mel, text2mel_config
-from tts.text2mel_losses import binarization_weight, text2mel_loss
+from tts.corpus.dataset import Text2MelDataset, collate_text2mel
+from tts.frontend.symbols import DEFAULT_SYMBOLS
+from tts.text2mel.losses import binarization_weight, text2mel_loss
+from tts.text2mel.model import Text2Mel, text2mel_config
 from tts.training.common import RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import build_cache
 

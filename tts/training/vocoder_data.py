@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from tts.dataset import FeatureCache, VocoderSegments
-from tts.frontend import Frontend
-from tts.symbols import DEFAULT_SYMBOLS, SymbolTable
+from tts.corpus.dataset import FeatureCache, VocoderSegments
+from tts.frontend.pipeline import Frontend
+from tts.frontend.symbols import DEFAULT_SYMBOLS, SymbolTable
 from tts.training.common import RunContext
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tts.metrics import pesq_wb, stoi
+from tts.evaluation.metrics import pesq_wb, stoi
 from tts.training.vocoder_data import VocoderData
 from vocoders.audio import AudioConfig, mel_spectrogram, save_audio
 

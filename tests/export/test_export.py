@@ -1,0 +1,205 @@
+"""``ganspeech export`` on the tiny random voice: playable files, a page whose links all resolve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from tts.export import samples as export
+from tts.cli.commands import export as export_command
+from tts.errors import UserError
+from tts.synthesizer import Synthesizer
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TEXTS = ["Hello there. How are you today?", "The quick brown fox."]
+CHROMIUM_TIMEOUT_S = 120
+# Virtual time the page gets to load its files before the DOM is dumped (ms).
+VIRTUAL_TIME_BUDGET_MS = 5000
+
+
+class _Links(HTMLParser):
+    """Every src and href of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def _links(page: Path) -> list[str]:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.links
+
+
+@pytest.fixture(scope="module")
+def synth(tiny_voice_dir: Path) -> Synthesizer:
+    return Synthesizer.load(tiny_voice_dir)
+
+
+@pytest.fixture(scope="module")
+def exported(synth: Synthesizer, tmp_path_factory: pytest.TempPathFactory) -> export.ExportResult:
+    return export.export_samples(synth, TEXTS, tmp_path_factory.mktemp("samples"), progress=False)
+
+
+def test_one_playable_file_per_sentence_and_vocoder(
+    synth: Synthesizer, exported: export.ExportResult
+) -> None:
+    expected_sentences = [u.text for t in TEXTS for u in synth.analyze(t)]
+    assert [s.text for s in exported.sentences] == expected_sentences
+    assert len(expected_sentences) >= 3  # the first text is two sentences
+    hop = synth.audio_config.hop_length
+    for s in exported.sentences:
+        assert [c.vocoder for c in s.clips] == ["hifigan", "wavenet"]
+        for c in s.clips:
+            assert (
+                c.audio == f"{s.index:03d}_{c.vocoder}.wav" and c.mel_png == f"{s.index:03d}_{c.vocoder}.png"
+            )
+            path = exported.out_dir / c.audio
+            info = sf.info(str(path))
+            assert info.samplerate == synth.sample_rate and info.channels == 1 and info.format == "WAV"
+            audio, _ = sf.read(str(path), dtype="float32")
+            assert len(audio) > 0 and len(audio) % hop == 0 and np.isfinite(audio).all()
+            assert c.audio_seconds == pytest.approx(len(audio) / synth.sample_rate)
+            assert c.vocoder_ms > 0
+        # Both vocoders were given the same mel, so their clips are equally long.
+        assert s.clips[0].audio_seconds == s.clips[1].audio_seconds
+    assert {p.name for p in exported.out_dir.iterdir()} == {p.name for p in exported.files()}
+
+
+def test_every_reference_of_the_page_exists(exported: export.ExportResult) -> None:
+    page = exported.index_html
+    links = _links(page)
+    local = [link for link in links if not link.startswith("#")]
+    assert local, "the page references no file"
+    for link in local:
+        assert not re.match(r"^[a-z]+:", link), f"{link} is not a relative link"
+        assert (page.parent / link).is_file(), f"{link} is missing"
+    for s in exported.sentences:
+        assert s.mel_png in links
+        for c in s.clips:
+            assert c.audio in links and c.mel_png in links
+    for png in exported.out_dir.glob("*.png"):
+        assert png.read_bytes().startswith(PNG_MAGIC)
+    text = page.read_text(encoding="utf-8")
+    assert "Hello there." in text and "randomly initialised" in text
+    assert "ms for" in text  # each clip shows its latency
+
+
+def test_listing_matches_the_files(exported: export.ExportResult) -> None:
+    listing = json.loads((exported.out_dir / export.LISTING_NAME).read_text())
+    assert [s["index"] for s in listing["sentences"]] == list(range(1, len(exported.sentences) + 1))
+    for s in listing["sentences"]:
+        for c in s["clips"]:
+            assert (exported.out_dir / c["audio"]).is_file()
+            assert c["x_real_time"] == pytest.approx(c["audio_seconds"] * 1000 / c["vocoder_ms"])
+
+
+def test_flac_and_one_vocoder(synth: Synthesizer, tmp_path: Path) -> None:
+    res = export.export_samples(
+        synth, ["Hi."], tmp_path, vocoders=["hifigan"], audio_format="flac", progress=False
+    )
+    (s,) = res.sentences
+    (c,) = s.clips
+    assert c.audio == "001_hifigan.flac" and sf.info(str(tmp_path / c.audio)).format == "FLAC"
+    assert not list(tmp_path.glob("*wavenet*"))
+
+
+def test_bad_requests_are_user_errors(synth: Synthesizer, tmp_path: Path) -> None:
+    with pytest.raises(UserError):
+        export.export_samples(synth, ["Hi."], tmp_path, vocoders=["melgan"], progress=False)
+    with pytest.raises(UserError):
+        export.export_samples(synth, ["Hi."], tmp_path, audio_format="mp3", progress=False)
+    with pytest.raises(UserError):
+        export.read_text_file(tmp_path / "absent.txt")
+
+
+def test_command_reads_a_file_and_texts(
+    tiny_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    text_file = tmp_path / "in.txt"
+    text_file.write_text("First line.\n\nSecond line.\n")
+    parser = argparse.ArgumentParser()
+    export_command.register(parser.add_subparsers())
+    out = tmp_path / "out"
+    threads = torch.get_num_threads()
+    args = parser.parse_args(
+        [
+            "export",
+            str(text_file),
+            "--text",
+            "Third one.",
+            "--voice",
+            str(tiny_voice_dir),
+            "--vocoders",
+            "hifigan",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    try:
+        assert args.func(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert sorted(p.name for p in out.glob("*.wav")) == [
+        "001_hifigan.wav",
+        "002_hifigan.wav",
+        "003_hifigan.wav",
+    ]
+    assert "index.html" in capsys.readouterr().out
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser_verdict(page: Path, profile: Path) -> tuple[str | None, str]:
+    """Load ``page`` headless; return the page's own resource check and the missing files it lists."""
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",  # CI runs as root, where Chromium refuses its sandbox
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
+    body = re.search(r"<body[^>]*>", proc.stdout)
+    assert body, f"chromium printed no page (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    verdict = re.search(r'data-resource-check="(\w+)"', body.group(0))
+    missing = re.search(r'data-missing="([^"]*)"', body.group(0))
+    return (verdict.group(1) if verdict else None), (missing.group(1) if missing else "")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_headless_browser_loads_every_resource(exported: export.ExportResult, tmp_path: Path) -> None:
+    verdict, missing = _browser_verdict(exported.index_html, tmp_path / "profile")
+    assert verdict == "ok", f"missing in the browser: {missing}"
+    # The check must be able to fail: the same page with one image and one clip removed.
+    broken = tmp_path / "broken"
+    shutil.copytree(exported.out_dir, broken)
+    s = exported.sentences[0]
+    (broken / s.clips[0].mel_png).unlink()
+    (broken / s.clips[1].audio).unlink()
+    verdict, missing = _browser_verdict(broken / export.INDEX_NAME, tmp_path / "profile")
+    assert verdict == "missing"
+    assert set(missing.split()) == {s.clips[0].mel_png, s.clips[1].audio}

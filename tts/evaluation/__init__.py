@@ -1,0 +1,1 @@
+"""Quality measurement: objective metrics, speech recognition, copy synthesis and the eval run."""
