@@ -10,8 +10,8 @@ is why it trains and runs several times faster than HiFi-GAN on a CPU.
 
 The amplitude prior (FreeV, APNet2) is optional: with ``amplitude_prior`` the head predicts the
 log-magnitude as a correction to ``log(W · exp(mel))``, the mel spread back over the linear bins
-by the filterbank's normalised transpose ``W`` (a non-negative, smooth stand-in for the
-pseudo-inverse, which rings below zero).
+by ``W``, the filterbank's transpose normalised so that a flat spectrum comes back flat (a
+non-negative, smooth stand-in for the pseudo-inverse, which rings below zero).
 
 Every layer sees a finite window of frames (the convolutions pad with zeros; the layer norms act on
 one frame at a time), so chunks vocoded with :func:`receptive_field_frames` of context on each side
@@ -167,8 +167,11 @@ class VocosGenerator(nn.Module):
             if audio is None:
                 raise ValueError("the amplitude prior needs the voice's audio config (its mel filterbank)")
             basis = mel_basis(dataclasses.replace(audio, n_fft=cfg.n_fft, win_length=min(audio.win_length, cfg.n_fft)))
-            # Each linear bin takes the mel bands that cover it, weighted by their filter gains.
-            spread = basis.T / basis.T.sum(dim=1, keepdim=True).clamp(min=PRIOR_FLOOR)
+            # A band's mel value is its filter's weight sum times the magnitude under it, so dividing
+            # by that sum recovers a magnitude; each linear bin then averages the bands covering it,
+            # weighted by their filter gains. A flat spectrum comes back flat.
+            spread = basis.T / basis.T.sum(dim=1, keepdim=True).clamp(min=PRIOR_FLOOR)  # (n_bins, n_mels)
+            spread = spread / basis.sum(dim=1).clamp(min=PRIOR_FLOOR)
             self.register_buffer("prior_basis", spread, persistent=False)  # (n_bins, n_mels)
 
     @property
