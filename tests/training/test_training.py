@@ -133,6 +133,16 @@ def test_metrics_carry_cpu_hours_that_continue_across_a_resume(corpus: Path, tmp
     assert 0 < val[0]["cpu_hours"] < 1 and 5 < val[1]["cpu_hours"] < 6
 
 
+@pytest.mark.parametrize("model", ["hifigan", "vocos", "wavenet"])
+def test_every_vocoder_recipe_scores_copy_synthesis_quality(model: str, corpus: Path, tmp_path: Path) -> None:
+    req = _request(model, corpus, tmp_path)
+    recipe = build_recipe(req, build_context(req))
+    scores = recipe.validate(3, tmp_path / "run")
+    assert {"val_mel_l1", "val_pesq", "val_stoi"} <= set(scores)
+    assert 0 <= scores["val_stoi"] <= 1 and 1 <= scores["val_pesq"] <= 4.7 and scores["val_mel_l1"] > 0
+    assert list((tmp_path / "run" / "samples").glob("step0000003_*.wav"))
+
+
 def test_the_run_trains_in_the_precision_the_cpu_supports(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from tts.training.common import GAN_CLIP_FACTOR, RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import VocoderData
-from vocoders.audio import save_audio
+from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config
 from vocoders.losses import (
@@ -35,9 +36,6 @@ from vocoders.losses import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Validation utterances vocoded whole (their audio goes to run_dir/samples).
-N_VAL_SAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -129,18 +127,13 @@ class HiFiGANRecipe:
         metrics.update(loss=loss_g.item(), loss_mel=loss_mel.item(), lr=self.sched_g.get_last_lr()[0])
         return metrics
 
+    def _vocode(self, mel: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return self.generator(mel.to(self.ctx.device)).reshape(-1).cpu().numpy()
+
     def validate(self, step: int, run_dir: Path) -> dict[str, float]:
         self.generator.eval()
-        samples = run_dir / "samples"
-        samples.mkdir(exist_ok=True)
-        losses = []
-        with torch.no_grad():
-            for i, (utt_id, audio, mel) in enumerate(self.data.validation_utterances()):
-                fake = self.generator(mel.unsqueeze(0).to(self.ctx.device))  # (1, 1, F * hop)
-                losses.append(mel_l1_loss(fake, mel.unsqueeze(0).to(self.ctx.device), self.ctx.audio).item())
-                if i < N_VAL_SAMPLES:
-                    save_audio(samples / f"step{step:07d}_{utt_id}.wav", fake.reshape(-1).cpu().numpy(), self.ctx.audio.sample_rate)
-        return {"val_mel_l1": sum(losses) / max(len(losses), 1)}
+        return score_copy_synthesis(self._vocode, self.data, self.ctx.audio, step, run_dir)
 
     def export(self, step: int) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
