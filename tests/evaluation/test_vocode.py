@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 
 from tts.cli.commands import vocode
-from tts.evaluation.copysynth import copy_synthesize, read_recording
 from tts.errors import UserError
+from tts.evaluation.copysynth import copy_synthesize, read_recording
 from tts.voice import read_manifest
 from vocoders.audio import AUDIO_PRESETS, AudioConfig
 

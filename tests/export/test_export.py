@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from tts.export import samples as export
 from tts.cli.commands import export as export_command
 from tts.errors import UserError
+from tts.export import samples as export
 from tts.synthesizer import Synthesizer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

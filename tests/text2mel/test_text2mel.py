@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from tts.text2mel.losses import Text2MelLossWeights, binarization_weight, text2mel_loss
 from tts.text2mel.model import (
     MEL_PAD_VALUE,
     PAD_ID,
@@ -21,7 +22,6 @@ from tts.text2mel.model import (
     reverse_within_lengths,
     text2mel_config,
 )
-from tts.text2mel.losses import Text2MelLossWeights, binarization_weight, text2mel_loss
 from vocoders.serialization import config_from_dict, config_to_dict
 
 N_SYMBOLS = 30

@@ -146,7 +146,7 @@ def test_every_vocoder_recipe_scores_copy_synthesis_quality(model: str, corpus: 
 def test_the_run_trains_in_the_precision_the_cpu_supports(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tts.training.precision as precision
+    from tts.training import precision
 
     def amp(requested: str) -> bool:
         return build_context(_request("vocos", corpus, tmp_path, cpu=True, precision=requested)).amp

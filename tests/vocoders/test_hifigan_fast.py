@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from vocoders import hifigan_fast
+from vocoders.base import VocoderKind
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config, receptive_field_frames
 from vocoders.hifigan_fast import (
     AUTO,
@@ -22,7 +23,6 @@ from vocoders.hifigan_fast import (
     optimize_generator,
     resolve_backend,
 )
-from vocoders.base import VocoderKind
 from vocoders.hifigan_vocoder import HiFiGANVocoder
 from vocoders.streaming import chunk_spans, stream_vocode
 

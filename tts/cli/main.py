@@ -15,7 +15,19 @@ logger = logging.getLogger(__name__)
 def _command_modules() -> list:
     # Imported here, not at module level, so `ganspeech --help` stays fast and one broken
     # optional dependency cannot stop every other command.
-    from tts.cli.commands import bench, client, corpus, export, gta, pack, quality, serve, synthesize, train, vocode
+    from tts.cli.commands import (
+        bench,
+        client,
+        corpus,
+        export,
+        gta,
+        pack,
+        quality,
+        serve,
+        synthesize,
+        train,
+        vocode,
+    )
     from tts.cli.commands import eval as eval_command
 
     return [synthesize, vocode, corpus, train, quality, gta, pack, eval_command, bench, export, serve, client]

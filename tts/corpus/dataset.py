@@ -27,8 +27,7 @@ import torch
 from tts.corpus.layout import SPLITS, metadata_path, split_path, wav_path
 from tts.errors import UserError
 from tts.frontend.symbols import SILENT_SYMBOLS
-from vocoders.audio import MEL_PAD_VALUE
-from vocoders.audio import AudioConfig, load_audio, mel_spectrogram
+from vocoders.audio import MEL_PAD_VALUE, AudioConfig, load_audio, mel_spectrogram
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,8 @@ import torch
 from tts.errors import UserError
 from tts.machine import machine_info
 from tts.synthesizer import Synthesizer
-from vocoders.audio import MEL_PAD_VALUE
 from tts.units import MS_PER_S
-from vocoders.audio import mel_spectrogram, save_audio
+from vocoders.audio import MEL_PAD_VALUE, mel_spectrogram, save_audio
 
 logger = logging.getLogger(__name__)
 

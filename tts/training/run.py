@@ -12,8 +12,8 @@ import torch
 
 from tts.errors import UserError
 from tts.training.common import RunContext
-from tts.training.precision import Precision, resolve_precision
 from tts.training.loop import LoopConfig, TrainResult, init_distributed, pick_device, seed_everything, train
+from tts.training.precision import Precision, resolve_precision
 from tts.voice import MANIFEST_NAME, read_manifest
 from vocoders.audio import AUDIO_PRESETS
 
