@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from server.config import VoiceSpec
+from server.printable import printable
 from tts.errors import VoiceError
 from tts.synthesizer import Synthesizer
 
@@ -54,7 +55,7 @@ class VoiceRegistry:
             return name, self._synths[name]
         except KeyError:
             raise VoiceError(
-                f"unknown voice {name!r}; this server offers: {', '.join(self.names)} (see ListVoices)"
+                f"unknown voice '{printable(name)}'; this server offers: {', '.join(self.names)} (see ListVoices)"
             ) from None
 
     def items(self) -> list[tuple[str, Synthesizer]]:

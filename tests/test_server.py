@@ -604,7 +604,7 @@ def test_drain_finishes_in_flight_work_and_refuses_new(
 
     def after_drain_began(*args, **kwargs):
         # Hold the job until the drain has begun, so it is certainly in flight during the drain.
-        _poll(lambda: srv.servicer._draining)
+        _poll(lambda: srv.servicer.draining)
         yield from original(*args, **kwargs)
 
     monkeypatch.setattr(synth, "synthesize_stream", after_drain_began)
