@@ -398,8 +398,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             seconds = samples / native
             if seconds > limit_s:
                 raise UserError(
-                    f"the text makes more than {limit_s:g} s of audio (at least {seconds:.1f} s so far), "
-                    "the most this server makes per request: split it into several requests"
+                    f"the text makes at least {seconds:.1f} s of audio, over this server's max_audio_seconds "
+                    f"({limit_s:g} s per request, see ListVoices): split it into several requests "
+                    "or raise speaking_rate"
                 )
             if outputs is None:
                 return
