@@ -24,7 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.admission import Admission
-from server.config import ServerConfig
+from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.service import SynthesisServicer
@@ -76,7 +76,12 @@ class GanspeechServer:
         # would refuse health checks too, and without a log line; admission refuses instead.
         handler_threads = self.admission.max_handler_threads + EXTRA_HANDLER_THREADS
         self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="ganspeech-rpc")
-        self.server = grpc.server(self._pool, maximum_concurrent_rpcs=None)
+        self.server = grpc.server(
+            self._pool,
+            maximum_concurrent_rpcs=None,
+            # Stated rather than implied: the README tells clients what a request over it gets.
+            options=[("grpc.max_receive_message_length", GRPC_DEFAULT_MAX_MESSAGE_BYTES)],
+        )
         pb_grpc.add_SynthesizerServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from tts.errors import UserError
 
-# gRPC's default receive limit on clients (grpcurl's too): a unary response must fit in it.
+# gRPC's default receive limit on clients (grpcurl's too): a unary response must fit in it. The
+# server receives requests up to the same size; gRPC refuses larger ones itself.
 GRPC_DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Room left in a unary response for everything besides the audio bytes (latency, text, framing).
 UNARY_OVERHEAD_BYTES = 64 * 1024

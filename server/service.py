@@ -38,6 +38,7 @@ from server.config import ServerConfig
 from server.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
+from server.memory import release_free_memory
 from server.printable import escape, one_line, printable
 from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from server.validation import ENCODING_ENUMS, VOCODER_ENUMS, VOCODER_NAMES, Job, validate
@@ -63,6 +64,9 @@ MAX_TRACEBACK_CHARS = 8000
 # What gRPC tells clients whose calls it cancels itself when the server stops.
 GRPC_STOP_DETAILS = "Cancelling all calls"
 SHUTDOWN_DETAILS = "the server shut down before this request finished; retry on another instance"
+# Audio length from which a job's freed memory is handed back to the OS when it ends: shorter jobs
+# allocate little, and the next one reuses it.
+TRIM_AFTER_AUDIO_S = 20.0
 
 
 class Unavailable(Exception):
@@ -81,6 +85,7 @@ class _Call:
     voice: str = "-"
     vocoder: str = "-"
     chars: int = 0
+    audio_s: float = 0.0  # the audio the job was set to make, known once text-to-mel has run
     code: grpc.StatusCode | None = None  # None until the RPC ends
     summary: str = ""  # latency figures or the status message, for the log line
 
@@ -278,7 +283,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             if call.should_stop():
                 raise GenerationCancelled("the request was stopped before its response was sent")
             call.code = grpc.StatusCode.OK
-        except Exception as exc:  # every failure becomes a status code; see _fail
+        except Exception as exc:  # noqa: BLE001  (every failure becomes a status code; see _fail)
             self._fail(call, exc)
         finally:
             self._finish(call)
@@ -313,6 +318,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             call.server_ms(),
             one_line(call.summary),
         )
+        if call.audio_s >= TRIM_AFTER_AUDIO_S:
+            release_free_memory()
         with self._cond:
             self._active -= 1
             self._cond.notify_all()
@@ -382,7 +389,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             streaming=streaming,
         )
 
-    def _audio_check(self, job: Job, outputs: int | None) -> Callable[[list[int]], None]:
+    def _audio_check(self, job: Job, call: _Call, outputs: int | None) -> Callable[[list[int]], None]:
         """Refuses, right after text-to-mel, audio over ``--max-audio-seconds`` or the unary limit.
 
         ``outputs``: how many audios of this length one unary response carries (None: streamed).
@@ -396,6 +403,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         def check(frames: list[int]) -> None:
             samples = sum(frames) * hop + (len(frames) - 1) * pause
             seconds = samples / native
+            call.audio_s = seconds
             if seconds > limit_s:
                 raise UserError(
                     f"the text makes at least {seconds:.1f} s of audio, over this server's max_audio_seconds "
@@ -422,7 +430,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
-            on_mel_frames=self._audio_check(job, outputs),
+            on_mel_frames=self._audio_check(job, call, outputs),
         )
 
     def _response(
@@ -472,7 +480,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             seed=job.seed,
             should_stop=call.should_stop,
             chunk_frames=self.config.stream_chunk_frames,
-            on_mel_frames=self._audio_check(job, outputs=None),
+            on_mel_frames=self._audio_check(job, call, outputs=None),
         )
         # Closing the generator on any exit stops the synthesizer where it is.
         with closing(pieces):

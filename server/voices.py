@@ -23,7 +23,9 @@ class VoiceRegistry:
         self.default = next(iter(self._synths))
 
     @classmethod
-    def load(cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast", gan_backend: str = "auto") -> VoiceRegistry:
+    def load(
+        cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast", gan_backend: str = "auto"
+    ) -> VoiceRegistry:
         """Load every voice in ``specs`` (none: the bundled voice)."""
         synths: dict[str, Synthesizer] = {}
         for spec in specs or (VoiceSpec(name=None, path=None),):

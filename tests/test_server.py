@@ -25,11 +25,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from server.admission import Admission, JobGate, Overloaded, StoppedWaiting
 from server.app import SERVICE_NAME, GanspeechServer, build_server
 from server.client import SynthesisClient, response_audio
-from server.service import REQUEST_ID_KEY
-from server.config import ServerConfig, VoiceSpec
+from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, VoiceSpec
 from server.encoding import ENCODINGS, decode, encode, to_pcm16
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
+from server.service import REQUEST_ID_KEY
 from server.voices import VoiceRegistry
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
@@ -260,7 +260,10 @@ def test_registry_defaults_to_the_bundled_voice(monkeypatch: pytest.MonkeyPatch,
     seen = []
 
     def load(
-        cls: type[Synthesizer], voice: str | Path | None, wavenet_impl: str = "fast", gan_backend: str = "auto"
+        cls: type[Synthesizer],
+        voice: str | Path | None,
+        wavenet_impl: str = "fast",
+        gan_backend: str = "auto",
     ) -> Synthesizer:
         seen.append((voice, wavenet_impl, gan_backend))
         return synth
@@ -538,14 +541,22 @@ def test_audio_over_max_audio_seconds_is_refused_before_any_vocoder(
         srv.stop()
 
 
+def test_request_over_the_receive_limit_is_resource_exhausted(client: SynthesisClient, model_spy) -> None:
+    # The README's advice differs from a full queue's: the message tells the two apart.
+    code, details = _code(client.synthesize, "a" * (GRPC_DEFAULT_MAX_MESSAGE_BYTES + 1))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details
+    assert model_spy == []
+
+
 def test_long_voice_name_is_invalid_argument(client: SynthesisClient, model_spy) -> None:
     name = "v" * 9000
     for fn in (
-        lambda: c.synthesize(SHORT, voice=name),
-        lambda: list(c.stream(SHORT, voice=name)),
-        lambda: c.stub.Compare(pb.CompareRequest(text=SHORT, voice=name, encoding=pb.AUDIO_ENCODING_WAV)),
+        lambda: client.synthesize(SHORT, voice=name),
+        lambda: list(client.stream(SHORT, voice=name)),
+        lambda: client.stub.Compare(
+            pb.CompareRequest(text=SHORT, voice=name, encoding=pb.AUDIO_ENCODING_WAV)
+        ),
     ):
-        c = client
         code, details = _code(fn)
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "unknown voice" in details
         assert "(9000 chars)" in details and len(details) < 500
@@ -696,7 +707,10 @@ def test_queued_requests_are_served_in_arrival_order(
 
 
 def test_health_and_voices_answer_while_the_queue_is_full(
-    registry: VoiceRegistry, synth: Synthesizer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    registry: VoiceRegistry,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     release = threading.Event()
     _held(synth, monkeypatch, release)
@@ -844,7 +858,10 @@ def test_drain_cancels_work_that_outlives_the_grace_period(tiny_voice_dir: Path)
 
 
 def test_grace_expiry_cancels_gan_work_and_logs_what_the_client_saw(
-    registry: VoiceRegistry, synth: Synthesizer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    registry: VoiceRegistry,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     srv = _start(registry, grace_s=0.3, max_text_chars=len(LONG) + 10, stream_chunk_frames=8)
     chunks_made: list[float] = []
@@ -925,7 +942,9 @@ def test_no_logged_field_can_start_a_new_log_line(
         for fn in (
             lambda: client.synthesize(SHORT, voice=voice),
             lambda: list(client.stream(SHORT, voice=voice)),
-            lambda: client.stub.Compare(pb.CompareRequest(text=SHORT, voice=voice, encoding=pb.AUDIO_ENCODING_WAV)),
+            lambda: client.stub.Compare(
+                pb.CompareRequest(text=SHORT, voice=voice, encoding=pb.AUDIO_ENCODING_WAV)
+            ),
         ):
             code, _ = _code(fn)
             assert code == grpc.StatusCode.INVALID_ARGUMENT
@@ -937,7 +956,10 @@ def test_no_logged_field_can_start_a_new_log_line(
 
 
 def test_internal_error_log_is_one_line(
-    client: SynthesisClient, synth: Synthesizer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    client: SynthesisClient,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("model failure" + FORGED)
