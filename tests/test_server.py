@@ -469,23 +469,27 @@ def test_voice_without_the_vocoder_is_invalid_argument(tiny_voice_dir: Path, syn
         srv.stop()
 
 
+# The synthesizer's per-sentence streaming step: it runs the vocoder chunk by chunk, on demand.
+STREAM_STEP = "_vocode_pieces"
+
+
 @pytest.fixture
 def vocoder_spy(synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every vocoder run (unary, and streamed chunks as they are made) of ``synth``."""
+    """Records every vocoder run of ``synth``: unary, and each streamed chunk as it is made."""
     calls: list[str] = []
-    original_vocode, original_pieces = synth.vocode, synth._vocode_pieces
+    original_vocode, original_step = synth.vocode, getattr(synth, STREAM_STEP)
 
-    def vocode(mels, vocoder, *args, **kwargs):
-        calls.append(vocoder)
-        return original_vocode(mels, vocoder, *args, **kwargs)
+    def vocode(*args, **kwargs):
+        calls.append("vocode")
+        return original_vocode(*args, **kwargs)
 
-    def pieces(mel, vocoder, *args, **kwargs):
-        for piece in original_pieces(mel, vocoder, *args, **kwargs):
-            calls.append(vocoder)
+    def step(*args, **kwargs):
+        for piece in original_step(*args, **kwargs):
+            calls.append("chunk")
             yield piece
 
     monkeypatch.setattr(synth, "vocode", vocode)
-    monkeypatch.setattr(synth, "_vocode_pieces", pieces)
+    monkeypatch.setattr(synth, STREAM_STEP, step)
     return calls
 
 
@@ -866,11 +870,11 @@ def test_grace_expiry_cancels_gan_work_and_logs_what_the_client_saw(
     srv = _start(registry, grace_s=0.3, max_text_chars=len(LONG) + 10, stream_chunk_frames=8)
     chunks_made: list[float] = []
     stream_closed = threading.Event()
-    original_pieces, original_synthesize = synth._vocode_pieces, synth.synthesize
+    original_step, original_synthesize = getattr(synth, STREAM_STEP), synth.synthesize
 
     def slow_pieces(*args, **kwargs):
         try:
-            for piece in original_pieces(*args, **kwargs):
+            for piece in original_step(*args, **kwargs):
                 chunks_made.append(time.monotonic())
                 time.sleep(0.1)  # a long stream: it outlives the grace period
                 yield piece
@@ -890,7 +894,7 @@ def test_grace_expiry_cancels_gan_work_and_logs_what_the_client_saw(
         cancel_all()
         cancelled_at.append(t)
 
-    monkeypatch.setattr(synth, "_vocode_pieces", slow_pieces)
+    monkeypatch.setattr(synth, STREAM_STEP, slow_pieces)
     monkeypatch.setattr(synth, "synthesize", unary_outliving_the_grace)
     monkeypatch.setattr(srv.servicer, "cancel_all", timed_cancel_all)
     request = pb.SynthesizeRequest(text=LONG, vocoder=pb.VOCODER_HIFIGAN, encoding=pb.AUDIO_ENCODING_LINEAR16)
