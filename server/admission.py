@@ -1,10 +1,15 @@
-"""Admission control: how many synthesis jobs run at once, and who is turned away.
+"""Admission control: how many synthesis jobs run at once, in which order, and who is turned away.
 
 Two gates guard the workers. Every job passes the shared worker gate (``workers`` slots, and a
-bounded number of requests that may wait for one). WaveNet jobs first pass their own smaller gate,
+bounded queue of requests waiting for one). WaveNet jobs first pass their own smaller gate,
 which never queues: a WaveNet job takes seconds to minutes, so a caller is better told at once
 that the server is busy than left waiting behind others. Because the WaveNet gate is smaller than
 the worker gate, WaveNet can never hold every worker and starve GAN requests.
+
+The worker queue is strictly first come, first served, for every vocoder alike: a freed slot is
+handed to the longest waiter, never to whichever thread wakes first, so a request's wait is
+bounded by its queue position times the job time. This is the only place that refuses a request
+for capacity (gRPC's own concurrency cap is off), so every refusal is counted here.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 logger = logging.getLogger(__name__)
 
-# How often a waiting request checks whether its caller gave up (deadline or cancel).
+# How often a waiting request checks whether its caller gave up (deadline, cancel, shutdown).
 WAIT_POLL_S = 0.05
 MS_PER_S = 1000.0
 
@@ -30,8 +36,17 @@ class StoppedWaiting(Exception):
     """The caller went away (deadline passed, cancelled) while waiting for a slot."""
 
 
+class _Ticket:
+    """One waiter's place in a gate's queue; ``granted`` once a released slot is handed to it."""
+
+    __slots__ = ("granted",)
+
+    def __init__(self) -> None:
+        self.granted = False
+
+
 class JobGate:
-    """At most ``capacity`` holders at once and at most ``max_waiting`` more waiting for a slot."""
+    """At most ``capacity`` holders at once and at most ``max_waiting`` more waiting, served in arrival order."""
 
     def __init__(self, name: str, capacity: int, max_waiting: int) -> None:
         if capacity < 1 or max_waiting < 0:
@@ -41,7 +56,8 @@ class JobGate:
         self.max_waiting = max_waiting
         self._cond = threading.Condition()
         self._in_use = 0
-        self._waiting = 0
+        self._queue: deque[_Ticket] = deque()
+        self._refused = 0
 
     @property
     def in_use(self) -> int:
@@ -51,42 +67,53 @@ class JobGate:
     @property
     def waiting(self) -> int:
         with self._cond:
-            return self._waiting
+            return len(self._queue)
+
+    @property
+    def refused(self) -> int:
+        """Requests turned away by this gate since the server started."""
+        with self._cond:
+            return self._refused
 
     def acquire(self, should_stop: Callable[[], bool] | None = None) -> None:
-        """Take a slot, waiting in the bounded queue if need be.
+        """Take a slot, waiting in the bounded first-come-first-served queue if need be.
 
         Raises :class:`Overloaded` at once when the queue is full, and :class:`StoppedWaiting`
         when ``should_stop`` turns true while waiting.
         """
         with self._cond:
+            # A free slot with people queued cannot happen (release hands it over), so a newcomer
+            # never overtakes a waiter.
             if self._in_use < self.capacity:
                 self._in_use += 1
                 return
-            if self._waiting >= self.max_waiting:
+            if len(self._queue) >= self.max_waiting:
+                self._refused += 1
                 raise Overloaded(self._overload_message())
-            self._waiting += 1
-            try:
-                while self._in_use >= self.capacity:
-                    if should_stop is not None and should_stop():
-                        raise StoppedWaiting(f"gave up waiting for a {self.name} slot")
-                    self._cond.wait(WAIT_POLL_S)
-                self._in_use += 1
-            finally:
-                self._waiting -= 1
+            ticket = _Ticket()
+            self._queue.append(ticket)
+            while not ticket.granted:
+                if should_stop is not None and should_stop():
+                    self._queue.remove(ticket)
+                    raise StoppedWaiting(f"gave up waiting for a {self.name} slot")
+                self._cond.wait(WAIT_POLL_S)
 
     def release(self) -> None:
+        """Free a slot: it goes straight to the longest waiter, if any."""
         with self._cond:
             if self._in_use <= 0:
                 raise RuntimeError(f"gate {self.name}: release without acquire")
-            self._in_use -= 1
-            self._cond.notify()
+            if self._queue:
+                self._queue.popleft().granted = True  # the slot changes hands; in_use stays
+                self._cond.notify_all()
+            else:
+                self._in_use -= 1
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no slot is held (True) or ``timeout`` seconds pass (False)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._in_use or self._waiting:
+            while self._in_use or self._queue:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -123,6 +150,16 @@ class Admission:
             self.workers.acquire(should_stop)
             held.callback(self.workers.release)
             yield (time.perf_counter() - t0) * MS_PER_S
+
+    @property
+    def refused(self) -> int:
+        """Requests refused for capacity since the server started, by either gate."""
+        return self.workers.refused + self.wavenet.refused
+
+    @property
+    def max_handler_threads(self) -> int:
+        """RPC handler threads that can be held by admitted or queued jobs at once."""
+        return self.workers.capacity + self.workers.max_waiting
 
     def limits(self) -> dict[str, tuple[int, int]]:
         """Vocoder -> (concurrent jobs, queued requests) it may have."""

@@ -3,8 +3,9 @@
 Life of a server: :meth:`GanspeechServer.start` binds the port with health NOT_SERVING (requests
 get UNAVAILABLE), :meth:`~GanspeechServer.load_voices` loads the models and flips health to
 SERVING, and :meth:`~GanspeechServer.drain` (on SIGTERM/SIGINT in :func:`serve`) flips it back to
-NOT_SERVING, stops accepting RPCs, lets in-flight work finish within the grace period and cancels
-what is left, which the sample loops notice within one block.
+NOT_SERVING, refuses new RPCs, lets in-flight work finish within the grace period and cancels
+what is left through the servicer, so those clients get CANCELLED and the jobs stop (the sample
+loops notice within one block, streams between chunks); only then is gRPC itself stopped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.admission import Admission
-from server.config import ServerConfig
+from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.service import SynthesisServicer
@@ -38,8 +39,9 @@ HEALTH_SERVICES = ("", SERVICE_NAME)
 # Handler threads beyond running and queued jobs, so ListVoices, health checks and RESOURCE_EXHAUSTED
 # refusals are answered at once even when every worker is busy and the queue is full.
 EXTRA_HANDLER_THREADS = 4
-# After the grace period, how long cancelled jobs get to notice (one WaveNet block is ~0.2 s).
-CANCEL_WAIT_S = 5.0
+# After the grace period, how long cancelled jobs get to notice: one WaveNet block is ~0.2 s, but a
+# unary HiFi-GAN pass cannot be interrupted and takes seconds for --max-audio-seconds of audio.
+CANCEL_WAIT_S = 15.0
 # Once every handler has returned, how long gRPC may take to send their final messages and statuses.
 FLUSH_S = 1.0
 # How often the drain loop checks for an idle server or a second signal.
@@ -69,11 +71,17 @@ class GanspeechServer:
         for name in HEALTH_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self._loader = loader or _load_configured_voices
-        # Every running or queued job holds a handler thread; beyond the pool, gRPC itself answers
-        # RESOURCE_EXHAUSTED rather than queueing without bound.
-        handler_threads = config.workers + config.max_queue + EXTRA_HANDLER_THREADS
+        # Every running or queued job holds a handler thread; the extra threads answer everything
+        # else (health, ListVoices, refusals) at once. gRPC's own concurrency cap stays off: it
+        # would refuse health checks too, and without a log line; admission refuses instead.
+        handler_threads = self.admission.max_handler_threads + EXTRA_HANDLER_THREADS
         self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="ganspeech-rpc")
-        self.server = grpc.server(self._pool, maximum_concurrent_rpcs=handler_threads)
+        self.server = grpc.server(
+            self._pool,
+            maximum_concurrent_rpcs=None,
+            # Stated rather than implied: the README tells clients what a request over it gets.
+            options=[("grpc.max_receive_message_length", GRPC_DEFAULT_MAX_MESSAGE_BYTES)],
+        )
         pb_grpc.add_SynthesizerServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
@@ -131,14 +139,14 @@ class GanspeechServer:
     def drain(self, grace_s: float | None = None, force: threading.Event | None = None) -> bool:
         """Shut down gracefully; True when every request finished within the grace period.
 
-        Health turns NOT_SERVING and new RPCs are refused at once; requests in flight run on for
-        up to ``grace_s`` (default: the config's) or until ``force`` is set, then are cancelled.
+        Health turns NOT_SERVING and new RPCs get UNAVAILABLE at once; requests in flight run on
+        for up to ``grace_s`` (default: the config's) or until ``force`` is set, then are
+        cancelled with CANCELLED. gRPC is stopped last, once their statuses have been sent.
         """
         grace = self.config.grace_s if grace_s is None else grace_s
         logger.info("draining: %d requests in flight, grace %.1f s", self.servicer.active_requests, grace)
         self.health.enter_graceful_shutdown()
         self.servicer.begin_drain()
-        all_calls_done = self.server.stop(grace)
         deadline = time.monotonic() + grace
         finished = False
         while not (force is not None and force.is_set()):
@@ -146,20 +154,21 @@ class GanspeechServer:
             finished = self.servicer.wait_idle(max(0.0, min(left, DRAIN_POLL_S)))
             if finished or left <= 0:
                 break
-        if finished:
-            # A handler that has returned may still be flushing its last messages and status: let
-            # gRPC finish sending them. Only RPCs that never end by themselves (health Watch
-            # streams) are still open when this times out.
-            all_calls_done.wait(min(FLUSH_S, max(0.0, deadline - time.monotonic())))
-        else:
+        if not finished:
             logger.warning(
                 "cancelling %d requests still running after the grace period", self.servicer.active_requests
             )
-        # Ends what is left at once: RPCs that never finish on their own (health Watch streams)
-        # and, after the grace period, unfinished synthesis, whose sample loops see is_active() False.
-        self.server.stop(None).wait()
-        if not self.servicer.wait_idle(CANCEL_WAIT_S):
-            logger.error("%d requests did not stop after being cancelled", self.servicer.active_requests)
+            self.servicer.cancel_all()
+            if not self.servicer.wait_idle(CANCEL_WAIT_S):
+                logger.error(
+                    "%d requests did not stop within %.0f s of being cancelled; gRPC ends them (UNAVAILABLE)",
+                    self.servicer.active_requests,
+                    CANCEL_WAIT_S,
+                )
+        # The handlers have returned: gRPC gets FLUSH_S to send their last messages and statuses,
+        # then ends what never ends by itself (health Watch streams).
+        self.server.stop(FLUSH_S).wait()
+        self.servicer.grpc_stopped()
         self._pool.shutdown(wait=False)
         self._stopped = True
         logger.info("server stopped")
@@ -169,7 +178,9 @@ class GanspeechServer:
         """Stop at once, cancelling everything in flight (for errors and tests)."""
         if not self._stopped:
             self.health.enter_graceful_shutdown()
+            self.servicer.cancel_all()
             self.server.stop(None).wait()
+            self.servicer.grpc_stopped()
             self._pool.shutdown(wait=False)
             self._stopped = True
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from tts.errors import UserError
 
-# gRPC's default receive limit on clients (grpcurl's too): a unary response must fit in it.
+# gRPC's default receive limit on clients (grpcurl's too): a unary response must fit in it. The
+# server receives requests up to the same size; gRPC refuses larger ones itself.
 GRPC_DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Room left in a unary response for everything besides the audio bytes (latency, text, framing).
 UNARY_OVERHEAD_BYTES = 64 * 1024
@@ -43,8 +44,13 @@ class ServerConfig:
     max_wavenet_jobs: int = 1
     # Requests that may wait for a worker; beyond that, RESOURCE_EXHAUSTED instead of a growing queue.
     max_queue: int = 16
-    # About a minute of speech: long enough for paragraphs, short enough to bound one job's cost.
+    # About two minutes of prose at normal speed: long enough for paragraphs, short enough to bound
+    # one job's cost.
     max_text_chars: int = 2000
+    # Longest audio one request may produce, checked right after text-to-mel: text that expands
+    # (digits, speaking_rate 0.25) is refused before a vocoder runs. Three minutes leave room for
+    # max_text_chars of prose (about 115 s with the bundled voice) and bound a job's time and memory.
+    max_audio_seconds: float = 180.0
     # Largest unary audio payload: what still fits in a client's default 4 MiB message limit.
     max_unary_audio_bytes: int = GRPC_DEFAULT_MAX_MESSAGE_BYTES - UNARY_OVERHEAD_BYTES
     # On SIGTERM, how long in-flight requests may run on before they are cancelled.
@@ -71,6 +77,8 @@ class ServerConfig:
             raise UserError(f"--max-queue must be 0 or more (got {self.max_queue})")
         if self.max_text_chars < 1:
             raise UserError(f"--max-text-chars must be positive (got {self.max_text_chars})")
+        if not self.max_audio_seconds > 0:
+            raise UserError(f"--max-audio-seconds must be positive (got {self.max_audio_seconds})")
         if self.grace_s < 0:
             raise UserError(f"--grace must be 0 or more seconds (got {self.grace_s})")
         if self.stream_chunk_frames < 1:

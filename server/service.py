@@ -1,25 +1,33 @@
 """The ``ganspeech.v1.Synthesizer`` servicer: validation, admission, synthesis, status codes.
 
 Handlers run on the gRPC server's thread pool, never on its I/O (completion-queue) thread, and
-each takes a worker slot from :class:`server.admission.Admission` before touching a model.
-``should_stop`` is ``not context.is_active()``: it turns true on the client's deadline, on its
-cancel and when a draining server cancels what outlived the grace period, and the WaveNet sample
-loop polls it, so the worker is freed within one sample block.
+each takes a worker slot from :class:`server.admission.Admission` before touching a model. Every
+RPC runs inside :meth:`SynthesisServicer._rpc`, which maps its outcome to a status and writes its
+one log line.
+
+A job stops early when its client's deadline passes, when the client cancels, or when a
+shutdown's grace period ends (:meth:`SynthesisServicer.cancel_all`): ``should_stop`` is polled by
+the WaveNet sample loop (within one sample block), between sentences, between streamed HiFi-GAN
+chunks and before a unary response is returned, so cancelled work never reports OK.
 
 Exceptions map to status codes in :meth:`SynthesisServicer._fail`: user errors are
 INVALID_ARGUMENT, a full gate RESOURCE_EXHAUSTED, a loading or draining server UNAVAILABLE, a
-stopped generation DEADLINE_EXCEEDED or CANCELLED, anything else INTERNAL (with the traceback in
-the log and the server still serving).
+stopped job DEADLINE_EXCEEDED or CANCELLED, anything else INTERNAL (with the traceback in the log
+and the server still serving). Client text echoed in a status message or a log field is
+escaped and bounded (:mod:`server.printable`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 import grpc
@@ -27,14 +35,16 @@ import numpy as np
 
 from server.admission import Admission, Overloaded, StoppedWaiting
 from server.config import ServerConfig
-from server.encoding import LINEAR16, encode, pcm16_bytes
+from server.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
+from server.memory import release_free_memory
+from server.printable import escape, one_line, printable
 from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from server.validation import ENCODING_ENUMS, VOCODER_ENUMS, VOCODER_NAMES, Job, validate
 from server.voices import VoiceRegistry
 from tts.errors import UserError
-from tts.synthesizer import SynthesisResult, Timings
+from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
 from vocoders.wavenet import GenerationCancelled
 
 logger = logging.getLogger(__name__)
@@ -47,6 +57,16 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Hex digits of a server-made request id: enough to tell apart the requests of a day's log.
 GENERATED_ID_LEN = 12
 MONO = 1
+# Room per unary output for a container header (WAV's is 44 bytes) on top of the PCM samples.
+HEADER_ALLOWANCE_BYTES = 1024
+# The end of a traceback is kept (the failing call); its start is the handler's own frames.
+MAX_TRACEBACK_CHARS = 8000
+# What gRPC tells clients whose calls it cancels itself when the server stops.
+GRPC_STOP_DETAILS = "Cancelling all calls"
+SHUTDOWN_DETAILS = "the server shut down before this request finished; retry on another instance"
+# Audio length from which a job's freed memory is handed back to the OS when it ends: shorter jobs
+# allocate little, and the next one reuses it.
+TRIM_AFTER_AUDIO_S = 20.0
 
 
 class Unavailable(Exception):
@@ -60,18 +80,40 @@ class _Call:
     rpc: str
     rid: str
     context: grpc.ServicerContext
+    shutdown: threading.Event  # set when the server cancels every request (grace period over)
     t0: float = field(default_factory=time.perf_counter)
     voice: str = "-"
     vocoder: str = "-"
     chars: int = 0
+    audio_s: float = 0.0  # the audio the job was set to make, known once text-to-mel has run
     code: grpc.StatusCode | None = None  # None until the RPC ends
-    summary: str = ""  # latency figures for the log line
+    summary: str = ""  # latency figures or the status message, for the log line
 
     def should_stop(self) -> bool:
-        return not self.context.is_active()
+        return self.shutdown.is_set() or not self.context.is_active()
 
     def server_ms(self) -> float:
         return (time.perf_counter() - self.t0) * MS_PER_S
+
+
+@dataclass
+class _StreamTally:
+    """What a stream has sent so far: chunk and sample counts and when its first audio left."""
+
+    t_start: float = field(default_factory=time.perf_counter)
+    first_chunk_ms: float = 0.0
+    chunks: int = 0
+    samples: int = 0
+
+    def chunk(self, audio: np.ndarray, sentence: int) -> pb.SynthesizeStreamResponse:
+        """The message carrying ``audio`` ``(T,)`` of sentence ``sentence``, counted."""
+        elapsed_ms = (time.perf_counter() - self.t_start) * MS_PER_S
+        self.first_chunk_ms = self.first_chunk_ms or elapsed_ms
+        self.chunks += 1
+        self.samples += len(audio)
+        return pb.SynthesizeStreamResponse(
+            chunk=pb.AudioChunk(audio=pcm16_bytes(audio), sentence_index=sentence, elapsed_ms=elapsed_ms)
+        )
 
 
 def _latency(
@@ -112,6 +154,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         self.admission = admission
         self._registry: VoiceRegistry | None = None
         self._draining = False
+        self._shutdown = threading.Event()
+        self._grpc_stopped = False
         self._cond = threading.Condition()
         self._active = 0
 
@@ -123,6 +167,18 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     def begin_drain(self) -> None:
         """Refuse new requests with UNAVAILABLE from now on; those in flight carry on."""
         self._draining = True
+
+    def cancel_all(self) -> None:
+        """Stop every request in flight or queued; each ends with CANCELLED at its client."""
+        self._shutdown.set()
+
+    def grpc_stopped(self) -> None:
+        """gRPC has cancelled the calls still open: their clients got UNAVAILABLE, whatever follows."""
+        self._grpc_stopped = True
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
 
     @property
     def active_requests(self) -> int:
@@ -145,45 +201,33 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     def Synthesize(
         self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
     ) -> pb.SynthesizeResponse:
-        call = self._begin("Synthesize", context, request.text, request.vocoder)
-        try:
+        with self._rpc("Synthesize", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,))
             with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
-                result = self._run(job, job.vocoders[0], call)
+                result = self._run(job, job.vocoders[0], call, outputs=1)
                 response = self._response(job, result, call, queue_ms)
             self._check_unary_size(len(response.audio), response.audio_seconds)
             call.summary = _summary(response.latency, response.audio_seconds)
-            call.code = grpc.StatusCode.OK
             return response
-        except Exception as exc:  # every failure becomes a status code; see _fail
-            self._fail(call, exc)
-            raise  # unreachable: _fail aborts the RPC
-        finally:
-            self._finish(call)
 
     def SynthesizeStream(
         self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.SynthesizeStreamResponse]:
-        call = self._begin("SynthesizeStream", context, request.text, request.vocoder)
-        try:
+        with self._rpc("SynthesizeStream", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,), streaming=True)
             with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
                 yield from self._stream(job, call, queue_ms)
-            call.code = grpc.StatusCode.OK
-        except Exception as exc:  # noqa: BLE001  (every failure becomes a status code; see _fail)
-            self._fail(call, exc)
-        finally:
-            self._finish(call)
 
     def Compare(self, request: pb.CompareRequest, context: grpc.ServicerContext) -> pb.CompareResponse:
-        call = self._begin("Compare", context, request.text, None)
-        call.vocoder = "both"
-        try:
+        with self._rpc("Compare", context, request.text) as call:
+            call.vocoder = "both"
             job = self._validate(call, request, (pb.VOCODER_HIFIGAN, pb.VOCODER_WAVENET))
             with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
                 # One after the other on one worker: neither run's timing is disturbed by the other.
-                gan = self._response(job, self._run(job, "hifigan", call), call, queue_ms)
-                wavenet = self._response(job, self._run(job, "wavenet", call), call, queue_ms)
+                # The first run's check counts both outputs, so neither vocoder runs for audio
+                # that could not be returned.
+                gan = self._response(job, self._run(job, "hifigan", call, outputs=2), call, queue_ms)
+                wavenet = self._response(job, self._run(job, "wavenet", call, outputs=2), call, queue_ms)
             self._check_unary_size(
                 len(gan.audio) + len(wavenet.audio), gan.audio_seconds + wavenet.audio_seconds
             )
@@ -197,19 +241,12 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 f"hifigan_total_ms={gan.latency.total_ms:.1f} wavenet_total_ms={wavenet.latency.total_ms:.1f} "
                 f"vocoder_speed_ratio={response.vocoder_speed_ratio:.1f}"
             )
-            call.code = grpc.StatusCode.OK
             return response
-        except Exception as exc:
-            self._fail(call, exc)
-            raise
-        finally:
-            self._finish(call)
 
     def ListVoices(
         self, request: pb.ListVoicesRequest, context: grpc.ServicerContext
     ) -> pb.ListVoicesResponse:
-        call = self._begin("ListVoices", context, "", None)
-        try:
+        with self._rpc("ListVoices", context) as call:
             registry = self._registry_or_unavailable()
             prefix = request.language_code.lower()
             voices = [
@@ -225,16 +262,31 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 for name, synth in registry.items()
                 if synth.manifest.language.lower().startswith(prefix)
             ]
-            call.code = grpc.StatusCode.OK
             call.summary = f"voices={len(voices)}"
             return pb.ListVoicesResponse(voices=voices, limits=self._limits())
-        except Exception as exc:
+
+    # The scaffold every RPC runs in.
+
+    @contextmanager
+    def _rpc(
+        self, rpc: str, context: grpc.ServicerContext, text: str = "", vocoder: int | None = None
+    ) -> Iterator[_Call]:
+        """Run one RPC's body: its failure becomes a status (see :meth:`_fail`), its end a log line.
+
+        A body that completes while its call was stopped (a unary HiFi-GAN pass finishing after a
+        cancel) still ends CANCELLED or DEADLINE_EXCEEDED: the log never says OK to a client that
+        did not get it.
+        """
+        call = self._begin(rpc, context, text, vocoder)
+        try:
+            yield call
+            if call.should_stop():
+                raise GenerationCancelled("the request was stopped before its response was sent")
+            call.code = grpc.StatusCode.OK
+        except Exception as exc:  # noqa: BLE001  (every failure becomes a status code; see _fail)
             self._fail(call, exc)
-            raise
         finally:
             self._finish(call)
-
-    # Steps shared by the RPCs.
 
     def _begin(self, rpc: str, context: grpc.ServicerContext, text: str, vocoder: int | None) -> _Call:
         given = dict(context.invocation_metadata()).get(REQUEST_ID_KEY, "")
@@ -244,7 +296,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             else uuid.uuid4().hex[:GENERATED_ID_LEN]
         )
         context.set_trailing_metadata(((REQUEST_ID_KEY, rid),))
-        call = _Call(rpc=rpc, rid=rid, context=context, chars=len(text))
+        call = _Call(rpc=rpc, rid=rid, context=context, shutdown=self._shutdown, chars=len(text))
         if vocoder is not None:
             call.vocoder = VOCODER_NAMES.get(vocoder, str(vocoder))
         with self._cond:
@@ -254,41 +306,59 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     def _finish(self, call: _Call) -> None:
         if call.code is None:  # the client went away and gRPC closed the stream under us
             call.code = grpc.StatusCode.CANCELLED
+        # Every field is one line of printable text, so no client input can forge a log line.
         logger.info(
             "req=%s rpc=%s voice=%s vocoder=%s chars=%d status=%s server_ms=%.1f %s",
             call.rid,
             call.rpc,
-            call.voice,
+            printable(call.voice),
             call.vocoder,
             call.chars,
             call.code.name,
             call.server_ms(),
-            call.summary,
+            one_line(call.summary),
         )
+        if call.audio_s >= TRIM_AFTER_AUDIO_S:
+            release_free_memory()
         with self._cond:
             self._active -= 1
             self._cond.notify_all()
 
     def _fail(self, call: _Call, exc: Exception) -> None:
         """Record the status ``exc`` maps to and abort the RPC with it (raises)."""
+        done = call.summary  # what the job did before it was stopped, if anything
         if isinstance(exc, UserError):
             code, details = grpc.StatusCode.INVALID_ARGUMENT, str(exc)
         elif isinstance(exc, Overloaded):
             code, details = grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
+            done = f"refused_total={self.admission.refused}"
         elif isinstance(exc, Unavailable):
             code, details = grpc.StatusCode.UNAVAILABLE, str(exc)
         elif isinstance(exc, (GenerationCancelled, StoppedWaiting)):
-            remaining = call.context.time_remaining()
-            expired = remaining is not None and remaining <= 0
-            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
-            details = f"stopped: {exc}"
+            code, details = self._stopped_status(call, exc)
         else:
-            logger.exception("req=%s rpc=%s failed", call.rid, call.rpc)
+            tb = escape(traceback.format_exc())[-MAX_TRACEBACK_CHARS:]
+            logger.error("req=%s rpc=%s failed: %s", call.rid, call.rpc, tb)
             code = grpc.StatusCode.INTERNAL
             details = f"internal error in request {call.rid}; the server log has the details"
+            done = f"{type(exc).__name__}: {exc}"
+        details = one_line(details)
         call.code = code
-        call.summary = details if code != grpc.StatusCode.INTERNAL else f"{type(exc).__name__}: {exc}"
+        call.summary = f"{details} {done}" if done else details
         call.context.abort(code, details)
+
+    def _stopped_status(self, call: _Call, exc: Exception) -> tuple[grpc.StatusCode, str]:
+        """What the client of a stopped job sees: the status is logged as the client got it."""
+        if self._grpc_stopped:
+            return grpc.StatusCode.UNAVAILABLE, GRPC_STOP_DETAILS
+        if self._shutdown.is_set():
+            return grpc.StatusCode.CANCELLED, SHUTDOWN_DETAILS
+        remaining = call.context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED, f"stopped: {exc}"
+        return grpc.StatusCode.CANCELLED, f"stopped: {exc}"
+
+    # Steps shared by the RPCs.
 
     def _registry_or_unavailable(self) -> VoiceRegistry:
         if self._draining:
@@ -319,13 +389,48 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             streaming=streaming,
         )
 
-    def _run(self, job: Job, vocoder: str, call: _Call) -> SynthesisResult:
+    def _audio_check(self, job: Job, call: _Call, outputs: int | None) -> Callable[[list[int]], None]:
+        """Refuses, right after text-to-mel, audio over ``--max-audio-seconds`` or the unary limit.
+
+        ``outputs``: how many audios of this length one unary response carries (None: streamed).
+        """
+        native = job.synth.sample_rate
+        hop = job.synth.audio_config.hop_length
+        pause = int(SENTENCE_PAUSE_S * native)
+        limit_s = self.config.max_audio_seconds
+        limit_bytes = self.config.max_unary_audio_bytes
+
+        def check(frames: list[int]) -> None:
+            samples = sum(frames) * hop + (len(frames) - 1) * pause
+            seconds = samples / native
+            call.audio_s = seconds
+            if seconds > limit_s:
+                raise UserError(
+                    f"the text makes at least {seconds:.1f} s of audio, over this server's max_audio_seconds "
+                    f"({limit_s:g} s per request, see ListVoices): split it into several requests "
+                    "or raise speaking_rate"
+                )
+            if outputs is None:
+                return
+            out_samples = math.ceil(samples * job.sample_rate / native)
+            n_bytes = outputs * (out_samples * BYTES_PER_SAMPLE + HEADER_ALLOWANCE_BYTES)
+            if n_bytes > limit_bytes:
+                raise UserError(
+                    f"the audio (at least {seconds:.1f} s, about {n_bytes} bytes) is over the {limit_bytes} "
+                    "bytes a unary response may carry: use SynthesizeStream for long text "
+                    "(or a lower sample_rate_hz)"
+                )
+
+        return check
+
+    def _run(self, job: Job, vocoder: str, call: _Call, outputs: int) -> SynthesisResult:
         return job.synth.synthesize(
             job.text,
             vocoder=vocoder,
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
+            on_mel_frames=self._audio_check(job, call, outputs),
         )
 
     def _response(
@@ -344,11 +449,12 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         )
 
     def _check_unary_size(self, n_bytes: int, audio_seconds: float) -> None:
+        """The encoded size, for what the estimate after text-to-mel cannot know (FLAC's)."""
         limit = self.config.max_unary_audio_bytes
         if n_bytes > limit:
             raise UserError(
                 f"the audio ({audio_seconds:.1f} s, {n_bytes} bytes) is over the {limit} bytes a unary "
-                "response may carry: use SynthesizeStream for long text (or FLAC, a lower sample_rate_hz)"
+                "response may carry: use SynthesizeStream for long text (or a lower sample_rate_hz)"
             )
 
     def _stream(self, job: Job, call: _Call, queue_ms: float) -> Iterator[pb.SynthesizeStreamResponse]:
@@ -363,53 +469,47 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             )
         )
         resampler = StreamResampler(job.synth.sample_rate, job.sample_rate)
-        t_start = time.perf_counter()
-        first_chunk_ms = 0.0
-        n_chunks = n_samples = 0
+        tally = _StreamTally()
         last_sentence = 0
         timings: Timings | None = None
         sentences: list[str] = []
-
-        def chunk(audio: np.ndarray, sentence: int) -> pb.SynthesizeStreamResponse:
-            nonlocal first_chunk_ms, n_chunks, n_samples
-            elapsed_ms = (time.perf_counter() - t_start) * MS_PER_S
-            first_chunk_ms = first_chunk_ms or elapsed_ms
-            n_chunks += 1
-            n_samples += len(audio)
-            return pb.SynthesizeStreamResponse(
-                chunk=pb.AudioChunk(audio=pcm16_bytes(audio), sentence_index=sentence, elapsed_ms=elapsed_ms)
-            )
-
-        for piece in job.synth.synthesize_stream(
+        pieces = job.synth.synthesize_stream(
             job.text,
             vocoder=vocoder,
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
             chunk_frames=self.config.stream_chunk_frames,
-        ):
-            if piece.timings is not None:
-                timings, sentences = piece.timings, piece.sentences
-            last_sentence = piece.sentence_index
-            out = resampler.push(piece.audio)
-            if len(out):
-                yield chunk(out, piece.sentence_index)
+            on_mel_frames=self._audio_check(job, call, outputs=None),
+        )
+        # Closing the generator on any exit stops the synthesizer where it is.
+        with closing(pieces):
+            for piece in pieces:
+                if piece.timings is not None:
+                    timings, sentences = piece.timings, piece.sentences
+                last_sentence = piece.sentence_index
+                out = resampler.push(piece.audio)
+                if len(out):
+                    yield tally.chunk(out, piece.sentence_index)
+                # HiFi-GAN chunks are computed on demand: stopping here stops the vocoder too.
+                if call.should_stop():
+                    raise GenerationCancelled(f"stream stopped after {tally.chunks} chunks")
         if timings is None:  # the synthesizer stopped between sentences because should_stop said so
             raise GenerationCancelled("stream stopped before its last sentence")
         tail = resampler.flush()
         if len(tail):
-            yield chunk(tail, last_sentence)
-        audio_seconds = n_samples / job.sample_rate
+            yield tally.chunk(tail, last_sentence)
+        audio_seconds = tally.samples / job.sample_rate
         latency = _latency(
-            timings, call, queue_ms, first_chunk_ms=first_chunk_ms, audio_seconds=audio_seconds
+            timings, call, queue_ms, first_chunk_ms=tally.first_chunk_ms, audio_seconds=audio_seconds
         )
-        call.summary = _summary(latency, audio_seconds) + f" chunks={n_chunks}"
+        call.summary = _summary(latency, audio_seconds) + f" chunks={tally.chunks}"
         yield pb.SynthesizeStreamResponse(
             summary=pb.StreamSummary(
                 latency=latency,
                 audio_seconds=audio_seconds,
                 normalized_text=" ".join(sentences),
-                chunks=n_chunks,
+                chunks=tally.chunks,
             )
         )
 
@@ -424,6 +524,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             supported_sample_rates_hz=list(SUPPORTED_SAMPLE_RATES),
             encodings=list(ENCODING_ENUMS.values()),
             max_unary_audio_bytes=self.config.max_unary_audio_bytes,
+            max_audio_seconds=self.config.max_audio_seconds,
         )
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from server.config import VoiceSpec
+from server.printable import printable
 from tts.errors import VoiceError
 from tts.synthesizer import Synthesizer
 
@@ -22,7 +23,9 @@ class VoiceRegistry:
         self.default = next(iter(self._synths))
 
     @classmethod
-    def load(cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast", gan_backend: str = "auto") -> VoiceRegistry:
+    def load(
+        cls, specs: Sequence[VoiceSpec], wavenet_impl: str = "fast", gan_backend: str = "auto"
+    ) -> VoiceRegistry:
         """Load every voice in ``specs`` (none: the bundled voice)."""
         synths: dict[str, Synthesizer] = {}
         for spec in specs or (VoiceSpec(name=None, path=None),):
@@ -54,7 +57,7 @@ class VoiceRegistry:
             return name, self._synths[name]
         except KeyError:
             raise VoiceError(
-                f"unknown voice {name!r}; this server offers: {', '.join(self.names)} (see ListVoices)"
+                f"unknown voice '{printable(name)}'; this server offers: {', '.join(self.names)} (see ListVoices)"
             ) from None
 
     def items(self) -> list[tuple[str, Synthesizer]]:

@@ -237,13 +237,18 @@ class Synthesizer:
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
+        on_mel_frames: Callable[[list[int]], None] | None = None,
     ) -> SynthesisResult:
-        """Speak ``text`` (any length: split into sentences) with ``vocoder``."""
+        """Speak ``text`` (any length: split into sentences) with ``vocoder``.
+
+        ``on_mel_frames`` gets the frame counts of the sentences turned to mel so far, after each
+        one and before any vocoder runs; it may raise to refuse audio that would be too long.
+        """
         voc = self.check_vocoder(vocoder)
         t0 = time.perf_counter()
         utterances = self.analyze(text)
         t1 = time.perf_counter()
-        mels = [self.text_to_mel(u, speaking_rate) for u in utterances]
+        mels = self._mels(utterances, speaking_rate, on_mel_frames)
         t2 = time.perf_counter()
         pieces = self.vocode(mels, vocoder, seed=seed, should_stop=should_stop)
         t3 = time.perf_counter()
@@ -275,6 +280,7 @@ class Synthesizer:
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
         chunk_frames: int | None = None,
+        on_mel_frames: Callable[[list[int]], None] | None = None,
     ) -> Iterator[StreamChunk]:
         """Yield audio as soon as it is ready, sentence by sentence.
 
@@ -283,6 +289,8 @@ class Synthesizer:
         (:mod:`vocoders.streaming`), so the first audio leaves after a fraction of the first
         sentence; the concatenation equals the whole-utterance output. Sentence pauses are emitted
         as their own silent chunks so the stream adds up to :meth:`synthesize`'s audio.
+        With ``on_mel_frames`` (as in :meth:`synthesize`) every sentence is turned to mel before
+        the first is vocoded.
         """
         voc = self.check_vocoder(vocoder)
         t0 = time.perf_counter()
@@ -292,11 +300,13 @@ class Synthesizer:
         timings.frontend_ms = (t1 - t0) * MS_PER_S
         pause = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), dtype=np.float32)
         n_samples = 0
+        ready = self._mels(utterances, speaking_rate, on_mel_frames) if on_mel_frames is not None else None
+        timings.text2mel_ms = (time.perf_counter() - t1) * MS_PER_S
         for i, utt in enumerate(utterances):
             if should_stop is not None and should_stop():
                 return
             ta = time.perf_counter()
-            mel = self.text_to_mel(utt, speaking_rate)
+            mel = ready[i] if ready is not None else self.text_to_mel(utt, speaking_rate)
             tb = time.perf_counter()
             timings.text2mel_ms += (tb - ta) * MS_PER_S
             if i:
@@ -317,6 +327,19 @@ class Synthesizer:
             timings=timings,
             sentences=[u.text for u in utterances],
         )
+
+    def _mels(
+        self,
+        utterances: list[Utterance],
+        speaking_rate: float,
+        on_mel_frames: Callable[[list[int]], None] | None,
+    ) -> list[torch.Tensor]:
+        mels: list[torch.Tensor] = []
+        for utterance in utterances:
+            mels.append(self.text_to_mel(utterance, speaking_rate))
+            if on_mel_frames is not None:
+                on_mel_frames([m.shape[-1] for m in mels])
+        return mels
 
     @staticmethod
     def _stream_sentence(

@@ -25,10 +25,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from server.admission import Admission, JobGate, Overloaded, StoppedWaiting
 from server.app import SERVICE_NAME, GanspeechServer, build_server
 from server.client import SynthesisClient, response_audio
-from server.config import ServerConfig, VoiceSpec
+from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, VoiceSpec
 from server.encoding import ENCODINGS, decode, encode, to_pcm16
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
+from server.service import REQUEST_ID_KEY
 from server.voices import VoiceRegistry
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
@@ -178,6 +179,50 @@ def test_job_gate_bounds_running_and_waiting() -> None:
     assert gate.in_use == 0
 
 
+def test_job_gate_serves_waiters_in_arrival_order() -> None:
+    gate = JobGate("test", capacity=1, max_waiting=10)
+    gate.acquire()
+    order: list[int] = []
+
+    def waiter(i: int) -> None:
+        gate.acquire()
+        order.append(i)
+        gate.release()
+
+    threads = []
+    for i in range(10):
+        threads.append(threading.Thread(target=waiter, args=(i,)))
+        threads[-1].start()
+        _poll(lambda i=i: gate.waiting == i + 1)  # queued in order 0..9
+    gate.release()
+    # The freed slot went to the longest waiter at once: nobody arriving now can take it first.
+    assert gate.in_use == 1 and gate.waiting == 9
+    threads.append(threading.Thread(target=waiter, args=(99,)))
+    threads[-1].start()
+    for t in threads:
+        t.join(10)
+    assert order == [*range(10), 99]
+    assert gate.in_use == 0 and gate.waiting == 0
+
+
+def test_job_gate_counts_refusals_and_drops_waiters_that_give_up() -> None:
+    gate = JobGate("test", capacity=1, max_waiting=1)
+    gate.acquire()
+    stop = threading.Event()
+    t = threading.Thread(target=lambda: pytest.raises(StoppedWaiting, gate.acquire, stop.is_set))
+    t.start()
+    _poll(lambda: gate.waiting == 1)
+    for _ in range(3):
+        with pytest.raises(Overloaded):
+            gate.acquire()
+    assert gate.refused == 3
+    stop.set()
+    t.join(10)
+    assert gate.waiting == 0
+    gate.release()  # nobody waits any more: the slot is free, not handed to the one who gave up
+    assert gate.in_use == 0
+
+
 def test_admission_refuses_wavenet_without_taking_a_worker() -> None:
     adm = Admission(workers=2, max_wavenet_jobs=1, max_queue=0)
     with adm.job(needs_wavenet=True):
@@ -197,6 +242,7 @@ def test_admission_refuses_wavenet_without_taking_a_worker() -> None:
         {"max_wavenet_jobs": 0},
         {"max_queue": -1},
         {"port": 70000},
+        {"max_audio_seconds": 0},
     ],
 )
 def test_config_rejects_settings_that_break_the_guarantees(fields: dict) -> None:
@@ -215,7 +261,10 @@ def test_registry_defaults_to_the_bundled_voice(monkeypatch: pytest.MonkeyPatch,
     seen = []
 
     def load(
-        cls: type[Synthesizer], voice: str | Path | None, wavenet_impl: str = "fast", gan_backend: str = "auto"
+        cls: type[Synthesizer],
+        voice: str | Path | None,
+        wavenet_impl: str = "fast",
+        gan_backend: str = "auto",
     ) -> Synthesizer:
         seen.append((voice, wavenet_impl, gan_backend))
         return synth
@@ -243,6 +292,7 @@ def test_list_voices_reports_voices_and_limits(client: SynthesisClient, server: 
     assert per_vocoder == {pb.VOCODER_HIFIGAN: 2, pb.VOCODER_WAVENET: 1}
     assert set(lim.encodings) == {pb.AUDIO_ENCODING_LINEAR16, pb.AUDIO_ENCODING_WAV, pb.AUDIO_ENCODING_FLAC}
     assert list(lim.supported_sample_rates_hz) == list(SUPPORTED_SAMPLE_RATES)
+    assert lim.max_audio_seconds == server.config.max_audio_seconds > 0
     assert client.list_voices("en").voices and not client.list_voices("de").voices
 
 
@@ -420,15 +470,102 @@ def test_voice_without_the_vocoder_is_invalid_argument(tiny_voice_dir: Path, syn
         srv.stop()
 
 
-def test_unary_audio_over_the_message_limit_points_to_streaming(registry: VoiceRegistry) -> None:
-    srv = _start(registry, max_unary_audio_bytes=1000)
+# The synthesizer's per-sentence streaming step: it runs the vocoder chunk by chunk, on demand.
+STREAM_STEP = "_stream_sentence"
+
+
+@pytest.fixture
+def vocoder_spy(synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every vocoder run of ``synth``: unary, and each streamed chunk as it is made."""
+    calls: list[str] = []
+    original_vocode, original_step = synth.vocode, getattr(synth, STREAM_STEP)
+
+    def vocode(*args, **kwargs):
+        calls.append("vocode")
+        return original_vocode(*args, **kwargs)
+
+    def step(*args, **kwargs):
+        for piece in original_step(*args, **kwargs):
+            calls.append("chunk")
+            yield piece
+
+    monkeypatch.setattr(synth, "vocode", vocode)
+    monkeypatch.setattr(synth, STREAM_STEP, step)
+    return calls
+
+
+def test_unary_audio_over_the_message_limit_points_to_streaming(
+    registry: VoiceRegistry, synth: Synthesizer, vocoder_spy: list[str]
+) -> None:
+    one_output = len(synth.synthesize(SHORT).audio) * 2 + 1024  # PCM bytes + header allowance
+    vocoder_spy.clear()
+    # Room for one output but not two: Compare must be refused before either vocoder runs.
+    srv = _start(registry, max_unary_audio_bytes=int(one_output * 1.5), max_text_chars=len(LONG) + 10)
     try:
         with SynthesisClient(srv.address, timeout=30) as c:
-            code, details = _code(c.synthesize, SHORT)
+            t0 = time.monotonic()
+            code, details = _code(c.synthesize, LONG)
             assert code == grpc.StatusCode.INVALID_ARGUMENT and "SynthesizeStream" in details
-            assert c.stream_audio(SHORT).audio.size > 500  # the same text streams fine
+            code, details = _code(c.compare, SHORT)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "unary response" in details
+            assert time.monotonic() - t0 < PROMPT_S
+            assert vocoder_spy == [], "refused requests must not reach a vocoder"
+            assert c.synthesize(SHORT, encoding="linear16").audio  # one output fits
+            assert c.stream_audio(LONG).audio.size > 500  # the long text streams fine
     finally:
         srv.stop()
+
+
+def test_audio_over_max_audio_seconds_is_refused_before_any_vocoder(
+    registry: VoiceRegistry, synth: Synthesizer, vocoder_spy: list[str]
+) -> None:
+    long_s = len(synth.synthesize(LONG).audio) / synth.sample_rate
+    short_s = len(synth.synthesize(SHORT).audio) / synth.sample_rate
+    vocoder_spy.clear()
+    assert short_s < long_s / 2
+    srv = _start(registry, max_audio_seconds=long_s / 2, max_text_chars=len(LONG) + 10)
+    try:
+        with SynthesisClient(srv.address, timeout=30) as c:
+            assert c.list_voices().limits.max_audio_seconds == pytest.approx(long_s / 2)
+            t0 = time.monotonic()
+            calls = [
+                lambda: c.synthesize(LONG),
+                lambda: c.synthesize(LONG, vocoder="wavenet"),
+                lambda: list(c.stream(LONG)),
+                lambda: list(c.stream(LONG, vocoder="wavenet")),
+                lambda: c.compare(LONG),
+            ]
+            for fn in calls:
+                code, details = _code(fn)
+                assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_audio_seconds" in details
+            assert time.monotonic() - t0 < len(calls) * PROMPT_S
+            assert vocoder_spy == [], "refused requests must not reach a vocoder"
+            assert srv.admission.workers.in_use == 0 and srv.admission.wavenet.in_use == 0
+            assert c.synthesize(SHORT).audio and c.stream_audio(SHORT).audio.size
+    finally:
+        srv.stop()
+
+
+def test_request_over_the_receive_limit_is_resource_exhausted(client: SynthesisClient, model_spy) -> None:
+    # The README's advice differs from a full queue's: the message tells the two apart.
+    code, details = _code(client.synthesize, "a" * (GRPC_DEFAULT_MAX_MESSAGE_BYTES + 1))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details
+    assert model_spy == []
+
+
+def test_long_voice_name_is_invalid_argument(client: SynthesisClient, model_spy) -> None:
+    name = "v" * 9000
+    for fn in (
+        lambda: client.synthesize(SHORT, voice=name),
+        lambda: list(client.stream(SHORT, voice=name)),
+        lambda: client.stub.Compare(
+            pb.CompareRequest(text=SHORT, voice=name, encoding=pb.AUDIO_ENCODING_WAV)
+        ),
+    ):
+        code, details = _code(fn)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "unknown voice" in details
+        assert "(9000 chars)" in details and len(details) < 500
+    assert model_spy == []
 
 
 # Failures, overload, deadlines, cancellation.
@@ -438,7 +575,7 @@ def test_internal_error_is_contained(
     server: GanspeechServer, client: SynthesisClient, synth: Synthesizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args, **kwargs):
-        raise RuntimeError("simulated model failure")
+        raise RuntimeError("simulated model failure\nINFO server.service: req=FORGED status=OK")
 
     with monkeypatch.context() as m:
         m.setattr(synth, "synthesize", broken)
@@ -520,6 +657,95 @@ def test_sixteen_concurrent_gan_clients(server: GanspeechServer, synth: Synthesi
         assert len(got) == len(want)
         assert np.abs(got - want).max() <= 2 * PCM_LSB
     assert server.admission.workers.in_use == 0
+
+
+def _held(synth: Synthesizer, monkeypatch: pytest.MonkeyPatch, release: threading.Event) -> list[str]:
+    """Make ``synth.synthesize`` wait for ``release`` before working; returns the texts in start order."""
+    started: list[str] = []
+    original = synth.synthesize
+
+    def held(text, *args, **kwargs):
+        started.append(text)
+        release.wait(30)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(synth, "synthesize", held)
+    return started
+
+
+def test_queued_requests_are_served_in_arrival_order(
+    registry: VoiceRegistry, synth: Synthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv = _start(registry, workers=2, max_queue=5)
+    hold_a, hold_b = threading.Event(), threading.Event()
+    holds = {"A.": hold_a, "B.": hold_b}
+    started: list[str] = []
+    original = synth.synthesize
+
+    def held(text, *args, **kwargs):
+        started.append(text)
+        if text in holds:
+            holds[text].wait(30)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(synth, "synthesize", held)
+    adm = srv.admission
+    try:
+        with SynthesisClient(srv.address, timeout=60) as c, ThreadPoolExecutor(7) as pool:
+            running = [pool.submit(c.synthesize, "A."), pool.submit(c.synthesize, "B.")]
+            _poll(lambda: adm.workers.in_use == 2 and len(started) == 2)
+            texts = [f"Number {i}." for i in range(5)]
+            queued = []
+            for i, text in enumerate(texts):
+                queued.append(pool.submit(c.synthesize, text))
+                _poll(lambda i=i: adm.workers.waiting == i + 1)
+            # A keeps one worker; B's worker then serves the queue one job at a time.
+            hold_b.set()
+            assert all(f.result(60).audio for f in queued)
+            assert started[2:] == texts
+            hold_a.set()
+            assert all(f.result(60).audio for f in running)
+    finally:
+        hold_a.set()
+        hold_b.set()
+        srv.stop()
+
+
+def test_health_and_voices_answer_while_the_queue_is_full(
+    registry: VoiceRegistry,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+    _held(synth, monkeypatch, release)
+    srv = _start(registry, workers=2, max_queue=1)
+    adm = srv.admission
+    n_over = 12  # more than gRPC's old concurrency cap (workers + queue + 4) could take at once
+    try:
+        with (
+            caplog.at_level("INFO", logger="server.service"),
+            SynthesisClient(srv.address, timeout=60) as c,
+            ThreadPoolExecutor(3 + n_over) as pool,
+        ):
+            running = [pool.submit(c.synthesize, SHORT) for _ in range(3)]  # 2 run, 1 waits
+            _poll(lambda: adm.workers.in_use == 2 and adm.workers.waiting == 1)
+            over = [pool.submit(_code, c.synthesize, SHORT) for _ in range(n_over)]
+            for _ in range(5):
+                assert c.health(timeout=PROMPT_S) == "SERVING"
+                assert c.list_voices(timeout=PROMPT_S).voices
+            results = [f.result(30) for f in over]
+            assert all(code == grpc.StatusCode.RESOURCE_EXHAUSTED for code, _ in results)
+            # Each was refused by the server's admission control (its message, its count, its log).
+            assert all("slots are busy" in details for _, details in results)
+            assert adm.refused == n_over
+            refused_lines = [r for r in caplog.records if "status=RESOURCE_EXHAUSTED" in r.getMessage()]
+            assert len(refused_lines) == n_over
+            release.set()
+            assert all(f.result(60).audio for f in running)
+    finally:
+        release.set()
+        srv.stop()
 
 
 def test_gan_queue_overflow_is_resource_exhausted(
@@ -605,7 +831,7 @@ def test_drain_finishes_in_flight_work_and_refuses_new(
 
     def after_drain_began(*args, **kwargs):
         # Hold the job until the drain has begun, so it is certainly in flight during the drain.
-        _poll(lambda: srv.servicer._draining)
+        _poll(lambda: srv.servicer.draining)
         yield from original(*args, **kwargs)
 
     monkeypatch.setattr(synth, "synthesize_stream", after_drain_began)
@@ -633,7 +859,63 @@ def test_drain_cancels_work_that_outlives_the_grace_period(tiny_voice_dir: Path)
         assert not finished and time.monotonic() - t0 < 0.3 + PROMPT_S
         assert srv.admission.workers.in_use == 0 and srv.servicer.active_requests == 0
         code, _ = _code(list, in_flight)
-        assert code in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+        assert code == grpc.StatusCode.CANCELLED
+
+
+def test_grace_expiry_cancels_gan_work_and_logs_what_the_client_saw(
+    registry: VoiceRegistry,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    srv = _start(registry, grace_s=0.3, max_text_chars=len(LONG) + 10, stream_chunk_frames=8)
+    chunks_made: list[float] = []
+    stream_closed = threading.Event()
+    original_step, original_synthesize = getattr(synth, STREAM_STEP), synth.synthesize
+
+    def slow_pieces(*args, **kwargs):
+        try:
+            for piece in original_step(*args, **kwargs):
+                chunks_made.append(time.monotonic())
+                time.sleep(0.1)  # a long stream: it outlives the grace period
+                yield piece
+        finally:
+            stream_closed.set()
+
+    def unary_outliving_the_grace(*args, **kwargs):
+        # A unary HiFi-GAN pass cannot be interrupted: it finishes after the cancel.
+        _poll(lambda: cancelled_at, timeout=30)
+        return original_synthesize(*args, **kwargs)
+
+    cancelled_at: list[float] = []
+    cancel_all = srv.servicer.cancel_all
+
+    def timed_cancel_all() -> None:
+        t = time.monotonic()
+        cancel_all()
+        cancelled_at.append(t)
+
+    monkeypatch.setattr(synth, STREAM_STEP, slow_pieces)
+    monkeypatch.setattr(synth, "synthesize", unary_outliving_the_grace)
+    monkeypatch.setattr(srv.servicer, "cancel_all", timed_cancel_all)
+    request = pb.SynthesizeRequest(text=LONG, vocoder=pb.VOCODER_HIFIGAN, encoding=pb.AUDIO_ENCODING_LINEAR16)
+    with caplog.at_level("INFO", logger="server"), SynthesisClient(srv.address, timeout=60) as c:
+        stream = c.stub.SynthesizeStream(request, metadata=((REQUEST_ID_KEY, "grace-stream"),))
+        assert next(stream).WhichOneof("content") == "format"
+        unary = c.stub.Synthesize.future(request, metadata=((REQUEST_ID_KEY, "grace-unary"),))
+        _poll(lambda: srv.servicer.active_requests == 2)
+        assert not srv.drain()
+        code, _ = _code(list, stream)
+        assert code == grpc.StatusCode.CANCELLED
+        with pytest.raises(grpc.RpcError) as info:
+            unary.result(30)
+        assert info.value.code() == grpc.StatusCode.CANCELLED and "shut down" in info.value.details()
+    assert stream_closed.is_set(), "the stream's vocoder loop should have been closed"
+    # The chunk being made when the cancel came is the last: the stream stops between chunks.
+    assert len(cancelled_at) == 1 and len([t for t in chunks_made if t > cancelled_at[0]]) <= 1
+    for rid in ("grace-stream", "grace-unary"):
+        lines = [r.getMessage() for r in caplog.records if f"req={rid} " in r.getMessage()]
+        assert len(lines) == 1 and "status=CANCELLED" in lines[0], lines
 
 
 def test_request_log_line(client: SynthesisClient, caplog: pytest.LogCaptureFixture) -> None:
@@ -648,6 +930,54 @@ def test_request_log_line(client: SynthesisClient, caplog: pytest.LogCaptureFixt
     line = lines[0]
     assert "vocoder=hifigan" in line and f"chars={len(SHORT)}" in line and "status=OK" in line
     assert re.search(r"total_ms=\d+\.\d", line) and re.search(r"server_ms=\d+\.\d", line)
+
+
+FORGED = "\nINFO server.service: req=FORGED0001 rpc=Synthesize status=OK"
+
+
+@pytest.mark.parametrize(
+    "voice",
+    ["x" + FORGED, "nul\x00byte", "\u2028sep" + FORGED, "v" * 100_000],
+    ids=["newline", "nul", "line-separator", "100k-chars"],
+)
+def test_no_logged_field_can_start_a_new_log_line(
+    client: SynthesisClient, caplog: pytest.LogCaptureFixture, voice: str
+) -> None:
+    with caplog.at_level("INFO", logger="server"):
+        for fn in (
+            lambda: client.synthesize(SHORT, voice=voice),
+            lambda: list(client.stream(SHORT, voice=voice)),
+            lambda: client.stub.Compare(
+                pb.CompareRequest(text=SHORT, voice=voice, encoding=pb.AUDIO_ENCODING_WAV)
+            ),
+        ):
+            code, _ = _code(fn)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("server")]
+    assert len(messages) == 3
+    for message in messages:
+        assert message.isprintable(), repr(message)  # no newline, NUL or line separator
+        assert "status=INVALID_ARGUMENT" in message and len(message) < 1000
+
+
+def test_internal_error_log_is_one_line(
+    client: SynthesisClient,
+    synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("model failure" + FORGED)
+
+    monkeypatch.setattr(synth, "synthesize", broken)
+    with caplog.at_level("INFO", logger="server"):
+        code, _ = _code(client.synthesize, SHORT)
+    assert code == grpc.StatusCode.INTERNAL
+    records = [r for r in caplog.records if r.name.startswith("server")]
+    assert len(records) == 2  # the traceback and the request line
+    for record in records:
+        assert record.getMessage().isprintable() and record.exc_info is None
+    assert "Traceback" in records[0].getMessage() and "status=INTERNAL" in records[1].getMessage()
 
 
 # Command line: `ganspeech serve` under SIGTERM and `ganspeech client`.

@@ -223,6 +223,7 @@ def _voices(client, args: argparse.Namespace) -> dict:
         "supported_sample_rates_hz": list(lim.supported_sample_rates_hz),
         "encodings": [pb.AudioEncoding.Name(e) for e in lim.encodings],
         "max_unary_audio_bytes": lim.max_unary_audio_bytes,
+        "max_audio_seconds": lim.max_audio_seconds,
     }
     if not args.json:
         for v in voices:
@@ -234,7 +235,8 @@ def _voices(client, args: argparse.Namespace) -> dict:
             )
         jobs = ", ".join(f"{k} {x['max_concurrent_jobs']}" for k, x in limits["vocoders"].items())
         print(
-            f"limits: {limits['max_text_chars']} characters per request; {limits['max_concurrent_jobs']} jobs at once "
+            f"limits: {limits['max_text_chars']} characters and {lim.max_audio_seconds:g} s of audio per request; "
+            f"{limits['max_concurrent_jobs']} jobs at once "
             f"({jobs}); queue {lim.vocoder_limits[0].max_queued_jobs if lim.vocoder_limits else 0}"
         )
     return {"voices": voices, "limits": limits}

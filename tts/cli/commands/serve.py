@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"longest text accepted (default {d.max_text_chars})",
     )
     p.add_argument(
+        "--max-audio-seconds",
+        type=float,
+        default=d.max_audio_seconds,
+        help=f"longest audio one request may produce (default {d.max_audio_seconds:g}); longer is refused "
+        "with INVALID_ARGUMENT before any vocoder runs",
+    )
+    p.add_argument(
         "--grace",
         type=float,
         default=d.grace_s,
@@ -82,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         max_wavenet_jobs=args.max_wavenet_jobs,
         max_queue=args.max_queue,
         max_text_chars=args.max_text_chars,
+        max_audio_seconds=args.max_audio_seconds,
         grace_s=args.grace,
         wavenet_impl=args.wavenet_impl,
         gan_backend=args.gan_backend,

@@ -194,20 +194,22 @@ class VocoderLimit(_message.Message):
     def __init__(self, vocoder: _Optional[_Union[Vocoder, str]] = ..., max_concurrent_jobs: _Optional[int] = ..., max_queued_jobs: _Optional[int] = ...) -> None: ...
 
 class ServerLimits(_message.Message):
-    __slots__ = ("max_text_chars", "max_concurrent_jobs", "vocoder_limits", "supported_sample_rates_hz", "encodings", "max_unary_audio_bytes")
+    __slots__ = ("max_text_chars", "max_concurrent_jobs", "vocoder_limits", "supported_sample_rates_hz", "encodings", "max_unary_audio_bytes", "max_audio_seconds")
     MAX_TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_JOBS_FIELD_NUMBER: _ClassVar[int]
     VOCODER_LIMITS_FIELD_NUMBER: _ClassVar[int]
     SUPPORTED_SAMPLE_RATES_HZ_FIELD_NUMBER: _ClassVar[int]
     ENCODINGS_FIELD_NUMBER: _ClassVar[int]
     MAX_UNARY_AUDIO_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_AUDIO_SECONDS_FIELD_NUMBER: _ClassVar[int]
     max_text_chars: int
     max_concurrent_jobs: int
     vocoder_limits: _containers.RepeatedCompositeFieldContainer[VocoderLimit]
     supported_sample_rates_hz: _containers.RepeatedScalarFieldContainer[int]
     encodings: _containers.RepeatedScalarFieldContainer[AudioEncoding]
     max_unary_audio_bytes: int
-    def __init__(self, max_text_chars: _Optional[int] = ..., max_concurrent_jobs: _Optional[int] = ..., vocoder_limits: _Optional[_Iterable[_Union[VocoderLimit, _Mapping]]] = ..., supported_sample_rates_hz: _Optional[_Iterable[int]] = ..., encodings: _Optional[_Iterable[_Union[AudioEncoding, str]]] = ..., max_unary_audio_bytes: _Optional[int] = ...) -> None: ...
+    max_audio_seconds: float
+    def __init__(self, max_text_chars: _Optional[int] = ..., max_concurrent_jobs: _Optional[int] = ..., vocoder_limits: _Optional[_Iterable[_Union[VocoderLimit, _Mapping]]] = ..., supported_sample_rates_hz: _Optional[_Iterable[int]] = ..., encodings: _Optional[_Iterable[_Union[AudioEncoding, str]]] = ..., max_unary_audio_bytes: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ...) -> None: ...
 
 class ListVoicesResponse(_message.Message):
     __slots__ = ("voices", "limits")

@@ -63,7 +63,7 @@ class SynthesizerServicer:
 
     def Synthesize(self, request, context):
         """Whole utterance in one response. Audio larger than the unary limit (see ServerLimits) is
-        refused with INVALID_ARGUMENT: use SynthesizeStream for long text.
+        refused with INVALID_ARGUMENT before any vocoder runs: use SynthesizeStream for long text.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
