@@ -42,8 +42,8 @@ WAVENET_IMPLS = WaveNetVocoder.backends
 # HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
 GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
 # The vocoder used when none is named is the first of these the voice holds: a parallel one, since
-# it answers many times faster than the autoregressive WaveNet, and the frame-rate Vocos before
-# HiFi-GAN, since it does the same work at frame rate with an inverse STFT.
+# it answers many times faster than the autoregressive WaveNet, and Vocos before HiFi-GAN, since it
+# runs its network at frame rate and leaves the upsampling to an inverse STFT.
 PARALLEL_PREFERENCE = (VocoderKind.VOCOS, VocoderKind.HIFIGAN)
 
 
@@ -118,7 +118,7 @@ def load_text2mel_model(voice_dir: Path, stem: str, audio: AudioConfig) -> tuple
 
 
 class Synthesizer:
-    """Text -> audio with either vocoder of one voice."""
+    """Text -> audio with any vocoder of one voice."""
 
     def __init__(
         self,

@@ -36,7 +36,7 @@ from vocoders.base import VocoderKind
 logger = logging.getLogger(__name__)
 
 AUDIO_FORMATS = ("wav", "flac")
-# Short, varied sentences: enough to hear both vocoders without waiting minutes for WaveNet.
+# Short, varied sentences: enough to hear every vocoder without waiting minutes for WaveNet.
 DEFAULT_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
     "She sells sea shells by the sea shore.",

@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--gan-backend",
         default=None,
         choices=GAN_BACKENDS,
-        help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
+        help="HiFi-GAN's inference path (default auto: the fastest measured; eager: the plain reference); "
+        "every row names the generator it ran",
     )
     p.add_argument(
         "--chunk-frames",

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+    from tts.synthesizer import GAN_BACKENDS, PARALLEL_PREFERENCE, WAVENET_IMPLS
     from vocoders.base import VocoderKind
 
     p = sub.add_parser("synthesize", help="speak text into a WAV file")
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--vocoder",
         default=None,
         choices=[kind.value for kind in VocoderKind],
-        help="default: the voice's preferred parallel vocoder (vocos, else hifigan); "
-        "wavenet is the autoregressive one",
+        help="default: the voice's preferred parallel vocoder "
+        f"({', else '.join(kind.value for kind in PARALLEL_PREFERENCE)})",
     )
     p.add_argument("--wavenet-impl", default="fast", choices=WAVENET_IMPLS, help="WaveNet sample loop")
     p.add_argument(

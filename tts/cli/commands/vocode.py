@@ -18,6 +18,7 @@ OUTPUT_SUFFIX = ".wav"
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tts.evaluation.copysynth import COPY_VOCODERS
+    from tts.synthesizer import PARALLEL_PREFERENCE
 
     p = sub.add_parser(
         "vocode",
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--vocoder",
         default=None,
         choices=COPY_VOCODERS,
-        help="default: the voice's preferred parallel vocoder (vocos, else hifigan)",
+        help="default: the voice's preferred parallel vocoder "
+        f"({', else '.join(kind.value for kind in PARALLEL_PREFERENCE)})",
     )
     outputs = p.add_mutually_exclusive_group()
     outputs.add_argument(
