@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_vocoders(value: str | None, available: Sequence[VocoderKind]) -> tuple[VocoderKind, ...]:
-    """``--vocoders`` as a tuple of kinds; ``None`` means every vocoder the voice offers."""
+def parse_vocoders(value: str | None, available: Sequence[VocoderKind]) -> tuple[VocoderKind, ...] | None:
+    """``--vocoders`` as a tuple of kinds; ``None`` (every vocoder the voice offers) when not given."""
     if value is None:
-        return tuple(available)
+        return None
     offered = ", ".join(kind.value for kind in available)
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     if not names:
