@@ -26,7 +26,7 @@ from tts.frontend.pipeline import Frontend, Utterance
 from tts.frontend.symbols import SymbolTable
 from tts.text2mel.model import Text2Mel, Text2MelConfig
 from tts.units import MS_PER_S
-from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
+from tts.voice import TEXT2MEL_KIND, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
 from vocoders.base import AUTO, Vocoder, VocoderKind
 from vocoders.hifigan_vocoder import HiFiGANVocoder
@@ -41,7 +41,10 @@ SENTENCE_PAUSE_S = 0.2
 WAVENET_IMPLS = WaveNetVocoder.backends
 # HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
 GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
-TEXT2MEL_KIND = "text2mel"
+# The vocoder used when none is named is the first of these the voice holds: a parallel one, since
+# it answers many times faster than the autoregressive WaveNet, and Vocos before HiFi-GAN, since it
+# runs its network at frame rate and leaves the upsampling to an inverse STFT.
+PARALLEL_PREFERENCE = (VocoderKind.VOCOS, VocoderKind.HIFIGAN)
 
 
 @dataclass
@@ -115,7 +118,7 @@ def load_text2mel_model(voice_dir: Path, stem: str, audio: AudioConfig) -> tuple
 
 
 class Synthesizer:
-    """Text -> audio with either vocoder of one voice."""
+    """Text -> audio with any vocoder of one voice."""
 
     def __init__(
         self,
@@ -172,6 +175,15 @@ class Synthesizer:
     def vocoders(self) -> list[VocoderKind]:
         return list(self.vocoder_map)
 
+    @property
+    def default_vocoder(self) -> VocoderKind:
+        """The vocoder used when none is named: the voice's preferred parallel one, else its first."""
+        for kind in PARALLEL_PREFERENCE:
+            if kind in self.vocoder_map:
+                return kind
+        parallel = [kind for kind, voc in self.vocoder_map.items() if voc.parallel]
+        return (parallel or self.vocoders)[0]
+
     def with_backend(self, kind: str | VocoderKind, backend: str) -> Synthesizer:
         """A synthesizer sharing this one's models in which ``kind`` runs through ``backend``."""
         voc = self.check_vocoder(kind)
@@ -195,8 +207,13 @@ class Synthesizer:
         if isinstance(wavenet, WaveNetVocoder):
             wavenet.temperature = value
 
-    def check_vocoder(self, vocoder: str | VocoderKind) -> Vocoder:
-        """The voice's vocoder of kind ``vocoder``; :class:`UserError` naming the offered ones otherwise."""
+    def check_vocoder(self, vocoder: str | VocoderKind | None) -> Vocoder:
+        """The voice's vocoder of kind ``vocoder`` (``None``: :attr:`default_vocoder`).
+
+        Raises :class:`UserError` naming the offered ones for a kind the voice does not hold.
+        """
+        if vocoder is None:
+            return self.vocoder_map[self.default_vocoder]
         offered = ", ".join(k.value for k in self.vocoder_map)
         try:
             return self.vocoder_map[VocoderKind.parse(vocoder)]
@@ -233,13 +250,13 @@ class Synthesizer:
     def synthesize(
         self,
         text: str,
-        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
+        vocoder: str | VocoderKind | None = None,
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
         on_mel_frames: Callable[[list[int]], None] | None = None,
     ) -> SynthesisResult:
-        """Speak ``text`` (any length: split into sentences) with ``vocoder``.
+        """Speak ``text`` (any length: split into sentences) with ``vocoder`` (``None``: the default).
 
         ``on_mel_frames`` gets the frame counts of the sentences turned to mel so far, after each
         one and before any vocoder runs; it may raise to refuse audio that would be too long.
@@ -250,7 +267,7 @@ class Synthesizer:
         t1 = time.perf_counter()
         mels = self._mels(utterances, speaking_rate, on_mel_frames)
         t2 = time.perf_counter()
-        pieces = self.vocode(mels, vocoder, seed=seed, should_stop=should_stop)
+        pieces = self.vocode(mels, voc.kind, seed=seed, should_stop=should_stop)
         t3 = time.perf_counter()
         audio = join_sentences(pieces, self.sample_rate)
         timings = Timings(
@@ -275,7 +292,7 @@ class Synthesizer:
     def synthesize_stream(
         self,
         text: str,
-        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
+        vocoder: str | VocoderKind | None = None,
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,

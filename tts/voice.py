@@ -4,8 +4,7 @@ Layout of a voice directory::
 
     voice.json              manifest: name, language, audio config, symbol table, models present
     text2mel.safetensors    text2mel.json
-    hifigan.safetensors     hifigan.json
-    wavenet.safetensors     wavenet.json
+    <kind>.safetensors      <kind>.json     one pair per vocoder kind (vocoders.base.VocoderKind)
 
 Every model's JSON repeats the audio config it was trained with; :func:`register_model` and
 :func:`vocoders.registry.load_vocoder` check it against the manifest, so a vocoder trained on other
@@ -26,6 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from tts.errors import VoiceError
 from vocoders.audio import AudioConfig, check_compatible
+from vocoders.base import VocoderKind
 from vocoders.serialization import read_meta, storable_state
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,10 @@ MANIFEST_NAME = "voice.json"
 FORMAT_VERSION = 2  # 2 added wavenet_temperature; version 1 manifests still load (temperature 1)
 # Above this, sampling is mostly noise: a manifest or flag asking for more is a mistake.
 MAX_TEMPERATURE = 2.0
-MODEL_KINDS = ("text2mel", "hifigan", "vocos", "wavenet")
-VOCODER_KINDS = ("hifigan", "vocos", "wavenet")
+# The text-to-mel model's kind in the manifest and its JSON; every other model is a vocoder.
+TEXT2MEL_KIND = "text2mel"
+VOCODER_KINDS = tuple(kind.value for kind in VocoderKind)
+MODEL_KINDS = (TEXT2MEL_KIND, *VOCODER_KINDS)
 # The voice shipped inside the package, so synthesis works offline right after install.
 BUNDLED_VOICE_DIR = Path(__file__).parent / "voices" / "default"
 

@@ -1,4 +1,5 @@
-"""``ganspeech bench`` on the tiny random voice: schema-valid JSON, both vocoders, ratios, budgets."""
+"""``ganspeech bench`` on the tiny random voice: schema-valid JSON, every vocoder and its generator,
+ratios, budgets."""
 
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ from tts.cli.commands import bench as bench_command
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import Synthesizer
+from vocoders.base import VocoderKind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ALLOC_MIB = 64
 THREADS_BEFORE = torch.get_num_threads()
 TEXTS = [("short", "Hello there."), ("medium", "The quick brown fox jumps over the lazy dog, twice.")]
+# The tiny voice holds every kind; the bench must measure each without being asked.
+PARALLEL = (VocoderKind.HIFIGAN.value, VocoderKind.VOCOS.value)
+WAVENET_FAST = f"{VocoderKind.WAVENET.value}-fast"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +68,7 @@ def test_summarize_median_p90_min() -> None:
     assert summarize([]) is None
 
 
-def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
+def test_outputs_validate_and_hold_every_vocoder_its_generator_and_ratios(
     report: BenchReport, synth: Synthesizer, tmp_path: Path
 ) -> None:
     paths = write_outputs(report, tmp_path / "out")
@@ -71,11 +76,18 @@ def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
     _validate(doc)
     settings = doc["settings"]
     assert (settings["repeats"], settings["warmup"], settings["chunk_frames"]) == (2, 1, 4)
-    assert settings["gan_backend"] == synth.backends_in_use["hifigan"] is not None
-    assert {r["vocoder"] for r in doc["results"]} == {"hifigan", "wavenet"}
+    assert settings["backends"] == synth.backends_in_use
+    assert set(settings["backends"]) == {*PARALLEL, VocoderKind.WAVENET.value}
+    assert settings["vocoders"] == [*PARALLEL, VocoderKind.WAVENET.value]
     assert {(r["label"], r["text"]) for r in doc["results"]} == {
-        (label, name) for label in ("hifigan", "wavenet-fast") for name, _ in TEXTS
+        (label, name) for label in (*PARALLEL, WAVENET_FAST) for name, _ in TEXTS
     }
+    # Each row names what ran: the voice's own model through the path it was loaded with.
+    wavenet_fast = synth.with_backend(VocoderKind.WAVENET, "fast").check_vocoder(VocoderKind.WAVENET)
+    expected = {kind: synth.check_vocoder(kind).generator_name for kind in PARALLEL}
+    expected[WAVENET_FAST] = wavenet_fast.generator_name
+    assert {r["label"]: r["generator"] for r in doc["results"]} == expected
+    assert len(set(expected.values())) == len(expected)
     for r in doc["results"]:
         assert r["status"] == "ok" and r["repeats"] == 2 and len(r["runs"]) == 2
         stats = r["stats"]
@@ -86,20 +98,29 @@ def test_outputs_validate_and_hold_both_vocoders_and_a_ratio(
         assert stats["total_ms"]["min"] <= stats["total_ms"]["median"] <= stats["total_ms"]["p90"]
         assert r["x_real_time"] == pytest.approx(r["audio_seconds"] * 1000 / stats["total_ms"]["median"])
         assert r["peak_rss_mb"] > 0
-    # Both vocoders get the same mel, so they speak the same length.
+    # Every vocoder gets the same mel, so they speak the same length.
     by = {(r["label"], r["text"]): r for r in doc["results"]}
     for name, _ in TEXTS:
-        assert by[("hifigan", name)]["audio_seconds"] == pytest.approx(
-            by[("wavenet-fast", name)]["audio_seconds"]
-        )
-    assert len(doc["ratios"]) == len(TEXTS)
+        for label in PARALLEL:
+            wavenet_seconds = by[(WAVENET_FAST, name)]["audio_seconds"]
+            assert by[(label, name)]["audio_seconds"] == pytest.approx(wavenet_seconds)
+    # One ratio per text and parallel vocoder, each against the WaveNet.
+    assert [(r["text"], r["gan"], r["autoregressive"]) for r in doc["ratios"]] == [
+        (name, label, WAVENET_FAST) for name, _ in TEXTS for label in PARALLEL
+    ]
     for ratio in doc["ratios"]:
-        hg, wn = by[("hifigan", ratio["text"])], by[("wavenet-fast", ratio["text"])]
-        expected = wn["stats"]["total_ms"]["median"] / hg["stats"]["total_ms"]["median"]
-        assert ratio["total_speedup"] == pytest.approx(expected)
+        gan, wn = by[(ratio["gan"], ratio["text"])], by[(WAVENET_FAST, ratio["text"])]
+        expected_speedup = wn["stats"]["total_ms"]["median"] / gan["stats"]["total_ms"]["median"]
+        assert ratio["total_speedup"] == pytest.approx(expected_speedup)
         assert ratio["vocoder_speedup"] > 0
     m = doc["machine"]
     assert m["torch_threads"] == torch.get_num_threads() and m["device"] == "cpu" and m["cpu_model"]
+
+
+def test_schema_lists_every_vocoder_kind() -> None:
+    results = load_schema()["properties"]["results"]["items"]["properties"]
+    assert results["vocoder"]["enum"] == [kind.value for kind in VocoderKind]
+    assert "generator" in load_schema()["properties"]["results"]["items"]["required"]
 
 
 def test_csv_markdown_and_plots(report: BenchReport, tmp_path: Path) -> None:
@@ -107,8 +128,13 @@ def test_csv_markdown_and_plots(report: BenchReport, tmp_path: Path) -> None:
     with paths["csv"].open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["label"], r["text"]) for r in rows] == [(c.label, c.text) for c in report.cases]
+    assert [r["generator"] for r in rows] == [c.generator for c in report.cases]
     assert float(rows[0]["total_ms_median"]) == pytest.approx(report.cases[0].median("total_ms"))
     md = paths["markdown"].read_text()
+    generators = {c.label: c.generator for c in report.cases}
+    assert set(generators) == {*PARALLEL, WAVENET_FAST}
+    for label, generator in generators.items():
+        assert f"| {label} | {generator} |" in md
     for name in (LATENCY_PLOT, STAGES_PLOT):
         assert f"]({name})" in md
         data = (tmp_path / name).read_bytes()
@@ -118,27 +144,32 @@ def test_csv_markdown_and_plots(report: BenchReport, tmp_path: Path) -> None:
         img = matplotlib.image.imread(tmp_path / name)
         assert img.shape[0] > 100 and img.shape[1] > 100 and np.ptp(img) > 0  # not a blank canvas
     table = format_table(report)
-    assert "wavenet-fast" in table and "faster than wavenet-fast" in table
+    for label, generator in generators.items():
+        assert f"{label}: {generator}" in table
+    for label in PARALLEL:
+        assert f"{label} is" in table and "faster than wavenet-fast" in table
 
 
 def test_budget_skips_and_shortens_with_a_note(synth: Synthesizer, tmp_path: Path) -> None:
     # A budget nothing fits: the shortest text still gets one timed run, longer WaveNet ones are
-    # skipped; HiFi-GAN, the reference of every ratio, is shortened but never skipped.
+    # skipped; the parallel vocoders, the reference of every ratio, are shortened but never skipped.
     config = BenchConfig(repeats=3, warmup=1, case_budget_s=1e-6, stream=False)
-    rep = run_bench(synth, TEXTS, vocoders=["hifigan", "wavenet"], config=config, progress=False)
+    rep = run_bench(synth, TEXTS, config=config, progress=False)
     lengths = {t.name: t.audio_seconds for t in rep.texts}
     shortest, longer = sorted(lengths, key=lengths.get)
     by = {(c.label, c.text): c for c in rep.cases}
     for name in (shortest, longer):
-        gan = by[("hifigan", name)]
-        assert gan.status == "partial" and len(gan.runs) == 1 and "case budget" in gan.note
+        for label in PARALLEL:
+            gan = by[(label, name)]
+            assert gan.status == "partial" and len(gan.runs) == 1 and "case budget" in gan.note
     first, second = by[("wavenet-fast", shortest)], by[("wavenet-fast", longer)]
     assert first.status == "partial" and len(first.runs) == 1 and "case budget" in first.note
     assert second.status == "skipped" and not second.runs and "skipped" in second.note
     assert any("skipped" in n for n in rep.notes) and any("1 of 3" in n for n in rep.notes)
-    ratios = {r.text: r for r in rep.ratios}
-    assert ratios[shortest].total_speedup is not None
-    assert ratios[longer].total_speedup is None and "wavenet-fast" in ratios[longer].note
+    ratios = {(r.text, r.gan): r for r in rep.ratios}
+    for label in PARALLEL:
+        assert ratios[(shortest, label)].total_speedup is not None
+        assert ratios[(longer, label)].total_speedup is None and WAVENET_FAST in ratios[(longer, label)].note
     table = format_table(rep)
     assert "skipped" in table and "1/3 partial" in table
     doc = json.loads(write_outputs(rep, tmp_path)["json"].read_text())
@@ -148,28 +179,40 @@ def test_budget_skips_and_shortens_with_a_note(synth: Synthesizer, tmp_path: Pat
 
 
 def test_ratio_is_null_with_a_note_when_a_case_was_skipped(synth: Synthesizer) -> None:
-    case_ok = CaseResult(
-        "hifigan", "hifigan", None, "short", 1, runs=[RunSample(1, 1, 2, 4, 1.0)]
-    )
-    case_skip = CaseResult("wavenet-fast", "wavenet", "fast", "short", 1, status="skipped", note="x")
+    case_ok = CaseResult(PARALLEL[0], PARALLEL[0], None, "short", 1, runs=[RunSample(1, 1, 2, 4, 1.0)])
+    wavenet = VocoderKind.WAVENET.value
+    case_skip = CaseResult(WAVENET_FAST, wavenet, "fast", "short", 1, status="skipped", note="x")
     texts = [BenchText("short", "Hi.")]
     (ratio,) = compute_ratios([case_ok, case_skip], texts)
-    assert ratio.total_speedup is None and "wavenet-fast" in ratio.note
+    assert ratio.total_speedup is None and WAVENET_FAST in ratio.note
+
+
+def test_ratios_pair_each_parallel_kind_with_the_autoregressive_one_by_kind_not_name() -> None:
+    # As in server mode: rows labelled by kind name only, without a synthesizer or generator.
+    runs = {VocoderKind.HIFIGAN: 4.0, VocoderKind.VOCOS: 2.0, VocoderKind.WAVENET: 40.0}
+    cases = [
+        CaseResult(kind.value, kind.value, None, "short", 1, runs=[RunSample(1, 1, total - 2, total, 1.0)])
+        for kind, total in runs.items()
+    ]
+    ratios = compute_ratios(cases, [BenchText("short", "Hi.")])
+    assert [(r.gan, r.autoregressive, r.total_speedup) for r in ratios] == [
+        (VocoderKind.HIFIGAN.value, VocoderKind.WAVENET.value, pytest.approx(10.0)),
+        (VocoderKind.VOCOS.value, VocoderKind.WAVENET.value, pytest.approx(20.0)),
+    ]
 
 
 def test_wavenet_impl_both_gives_two_rows_and_a_speedup(synth: Synthesizer, tmp_path: Path) -> None:
     config = BenchConfig(repeats=1, warmup=0, stream=False)
+    vocos, wavenet = VocoderKind.VOCOS, VocoderKind.WAVENET
     rep = run_bench(
-        synth,
-        [("tiny", "Hi.")],
-        vocoders=["hifigan", "wavenet"],
-        wavenet_impl="both",
-        config=config,
-        progress=False,
+        synth, [("tiny", "Hi.")], [vocos, wavenet], wavenet_impl="both", config=config, progress=False
     )
-    assert [c.label for c in rep.cases] == ["hifigan", "wavenet-reference", "wavenet-fast"]
-    assert {r.autoregressive for r in rep.ratios} == {"wavenet-reference", "wavenet-fast"}
+    assert [c.label for c in rep.cases] == [vocos.value, f"{wavenet.value}-reference", WAVENET_FAST]
+    assert {r.autoregressive for r in rep.ratios} == {f"{wavenet.value}-reference", WAVENET_FAST}
+    reference, fast = (synth.with_backend(wavenet, i).check_vocoder(wavenet) for i in ("reference", "fast"))
+    assert [c.generator for c in rep.cases[1:]] == [reference.generator_name, fast.generator_name]
     (speedup,) = rep.impl_speedups
+    assert speedup["vocoder"] == wavenet.value
     ref, fast = rep.cases[1], rep.cases[2]
     assert speedup["vocoder_speedup"] == pytest.approx(ref.median("vocoder_ms") / fast.median("vocoder_ms"))
     _validate(json.loads(write_outputs(rep, tmp_path)["json"].read_text()))
@@ -229,7 +272,7 @@ def test_command_prints_table_and_writes_files(
     finally:
         torch.set_num_threads(THREADS_BEFORE)
     printed = capsys.readouterr().out
-    assert "hifigan" in printed and "wavenet-fast" in printed and "x real time" in printed
+    assert all(f"{label}: " in printed for label in (*PARALLEL, WAVENET_FAST)) and "x real time" in printed
     doc = json.loads((out / "bench.json").read_text())
     _validate(doc)
     assert doc["machine"]["torch_threads"] == 1

@@ -13,21 +13,24 @@ import torch
 
 from tts.cli.commands import eval as eval_command
 from tts.errors import UserError
+from tts.evaluation.copysynth import GRIFFIN_LIM, GRIFFIN_LIM_GENERATOR
+from tts.synthesizer import Synthesizer
+from vocoders.base import VocoderKind
 
 FLITE = shutil.which("flite")
-# Short sentences (about 1.5 s each) keep six systems x three sentences of recognition quick.
+# Short sentences (about 1.5 s each) keep eight systems x three sentences of recognition quick.
 SENTENCES = {
     "s001": "Open the door.",
     "s002": "We like green tea.",
     "s003": "Turn off the light.",
 }
+# The tiny voice holds every kind: by default each is scored, by copy synthesis and after text-to-mel.
+KINDS = [VocoderKind.HIFIGAN.value, VocoderKind.VOCOS.value, VocoderKind.WAVENET.value]
 ALL_ROWS = [
     "teacher",
-    "griffinlim copy",
-    "hifigan copy",
-    "wavenet copy",
-    "text2mel+hifigan",
-    "text2mel+wavenet",
+    f"{GRIFFIN_LIM} copy",
+    *(f"{kind} copy" for kind in KINDS),
+    *(f"text2mel+{kind}" for kind in KINDS),
 ]
 
 pytestmark = pytest.mark.skipif(FLITE is None, reason="flite is not installed")
@@ -85,9 +88,19 @@ def test_eval_writes_every_row(
     assert rows["griffinlim copy"]["pesq_wb"] is not None and rows["griffinlim copy"]["pesq_wb"] > 1.0
     first = report["sentences"][0]
     assert first["id"] == "s001" and set(first["systems"]) == set(ALL_ROWS)
+    # Every row names the generator that ran; the table lists each once.
+    synth = Synthesizer.load(tiny_voice_dir)
+    generators = {kind: synth.check_vocoder(kind).generator_name for kind in KINDS}
+    assert report["vocoders"] == KINDS and report["generators"] == generators
+    assert rows["teacher"]["generator"] is None
+    assert rows[f"{GRIFFIN_LIM} copy"]["generator"] == GRIFFIN_LIM_GENERATOR
+    for kind in KINDS:
+        assert rows[f"{kind} copy"]["generator"] == rows[f"text2mel+{kind}"]["generator"] == generators[kind]
     table = capsys.readouterr().out
     for name in ALL_ROWS:
         assert name in table
+    for kind, generator in generators.items():
+        assert f"{kind}: {generator}" in table
 
 
 def test_eval_limit_vocoders_and_no_copysynth(
@@ -95,11 +108,13 @@ def test_eval_limit_vocoders_and_no_copysynth(
 ) -> None:
     out = tmp_path / "small.json"
     argv = ["--data", str(flite_corpus), "--voice", str(tiny_voice_dir), "--out", str(out), "--no-progress"]
-    options = ["--limit", "1", "--vocoders", "hifigan", "--no-copysynth", "--wavenet-temperature", "0.8"]
+    vocos = VocoderKind.VOCOS.value
+    options = ["--limit", "1", "--vocoders", vocos, "--no-copysynth", "--wavenet-temperature", "0.8"]
     assert run_cli([*argv, *options]) == 0
     report = json.loads(out.read_text())
     assert report["wavenet_temperature"] == 0.8 and report["voice"] == str(tiny_voice_dir.resolve())
-    assert [r["name"] for r in report["rows"]] == ["teacher", "text2mel+hifigan"]
+    assert [r["name"] for r in report["rows"]] == ["teacher", f"text2mel+{vocos}"]
+    assert list(report["generators"]) == [vocos]
     assert [s["id"] for s in report["sentences"]] == ["s001"]
 
 

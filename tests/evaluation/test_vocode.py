@@ -12,9 +12,17 @@ import soundfile as sf
 
 from tts.cli.commands import vocode
 from tts.errors import UserError
-from tts.evaluation.copysynth import copy_synthesize, read_recording
+from tts.evaluation.copysynth import (
+    COPY_VOCODERS,
+    GRIFFIN_LIM,
+    GRIFFIN_LIM_GENERATOR,
+    copy_synthesize,
+    read_recording,
+)
+from tts.synthesizer import Synthesizer
 from tts.voice import read_manifest
 from vocoders.audio import AUDIO_PRESETS, AudioConfig
+from vocoders.base import VocoderKind
 
 INPUT_SR = 22050  # deliberately not the tiny voice's 16 kHz, so every run resamples
 
@@ -41,7 +49,15 @@ def clip(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("vocoder", ["hifigan", "wavenet", "griffinlim"])
+# Every kind the tiny voice holds, and the model-free baseline.
+VOCODERS = [VocoderKind.HIFIGAN.value, VocoderKind.VOCOS.value, VocoderKind.WAVENET.value, GRIFFIN_LIM]
+
+
+def test_every_kind_can_be_asked_for() -> None:
+    assert list(COPY_VOCODERS) == VOCODERS
+
+
+@pytest.mark.parametrize("vocoder", VOCODERS)
 def test_round_trip_keeps_length_within_a_hop_at_the_voice_rate(
     vocoder: str, clip: Path, tiny_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,13 +74,27 @@ def test_round_trip_keeps_length_within_a_hop_at_the_voice_rate(
     assert np.isfinite(audio).all()
     report = json.loads(capsys.readouterr().out.strip())
     assert report["vocoder"] == vocoder and report["output"] == str(out)
+    generator = (
+        GRIFFIN_LIM_GENERATOR
+        if vocoder == GRIFFIN_LIM
+        else Synthesizer.load(tiny_voice_dir).check_vocoder(vocoder).generator_name
+    )
+    assert report["generator"] == generator
     assert report["audio_seconds"] == pytest.approx(len(audio) / sr)
     assert report["rtf"] == pytest.approx(report["vocoder_ms"] / 1000 / report["audio_seconds"])
 
 
-def test_library_output_has_exactly_the_input_length(tiny_voice_dir: Path) -> None:
-    from tts.synthesizer import Synthesizer
+def test_default_is_the_voices_preferred_parallel_vocoder(
+    clip: Path, tiny_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli([str(clip), "--voice", str(tiny_voice_dir), "--out-dir", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip())
+    vocos = Synthesizer.load(tiny_voice_dir).check_vocoder(VocoderKind.VOCOS)
+    assert report["vocoder"] == vocos.kind.value and report["generator"] == vocos.generator_name
+    assert report["output"] == str(tmp_path / f"clip_{vocos.kind.value}.wav")
 
+
+def test_library_output_has_exactly_the_input_length(tiny_voice_dir: Path) -> None:
     synth = Synthesizer.load(tiny_voice_dir)
     hop = synth.audio_config.hop_length
     audio = chirp(sample_rate=synth.sample_rate)[: 40 * hop + hop // 2]  # not a whole number of hops

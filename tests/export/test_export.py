@@ -19,9 +19,13 @@ from tts.cli.commands import export as export_command
 from tts.errors import UserError
 from tts.export import samples as export
 from tts.synthesizer import Synthesizer
+from vocoders.base import VocoderKind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TEXTS = ["Hello there. How are you today?", "The quick brown fox."]
+# The tiny voice holds every kind; by default each gets a clip.
+KINDS = [VocoderKind.HIFIGAN.value, VocoderKind.VOCOS.value, VocoderKind.WAVENET.value]
+HIFIGAN = VocoderKind.HIFIGAN.value
 CHROMIUM_TIMEOUT_S = 120
 # Virtual time the page gets to load its files before the DOM is dumped (ms).
 VIRTUAL_TIME_BUDGET_MS = 5000
@@ -62,8 +66,9 @@ def test_one_playable_file_per_sentence_and_vocoder(
     assert len(expected_sentences) >= 3  # the first text is two sentences
     hop = synth.audio_config.hop_length
     for s in exported.sentences:
-        assert [c.vocoder for c in s.clips] == ["hifigan", "wavenet"]
+        assert [c.vocoder for c in s.clips] == KINDS
         for c in s.clips:
+            assert c.generator == synth.check_vocoder(c.vocoder).generator_name
             assert (
                 c.audio == f"{s.index:03d}_{c.vocoder}.wav" and c.mel_png == f"{s.index:03d}_{c.vocoder}.png"
             )
@@ -74,8 +79,8 @@ def test_one_playable_file_per_sentence_and_vocoder(
             assert len(audio) > 0 and len(audio) % hop == 0 and np.isfinite(audio).all()
             assert c.audio_seconds == pytest.approx(len(audio) / synth.sample_rate)
             assert c.vocoder_ms > 0
-        # Both vocoders were given the same mel, so their clips are equally long.
-        assert s.clips[0].audio_seconds == s.clips[1].audio_seconds
+        # Every vocoder was given the same mel, so their clips are equally long.
+        assert len({c.audio_seconds for c in s.clips}) == 1
     assert {p.name for p in exported.out_dir.iterdir()} == {p.name for p in exported.files()}
 
 
@@ -96,25 +101,29 @@ def test_every_reference_of_the_page_exists(exported: export.ExportResult) -> No
     text = page.read_text(encoding="utf-8")
     assert "Hello there." in text and "randomly initialised" in text
     assert "ms for" in text  # each clip shows its latency
+    for c in exported.sentences[0].clips:  # and the generator that made it
+        assert f'<span class="generator">{c.generator}</span>' in text
 
 
 def test_listing_matches_the_files(exported: export.ExportResult) -> None:
     listing = json.loads((exported.out_dir / export.LISTING_NAME).read_text())
     assert [s["index"] for s in listing["sentences"]] == list(range(1, len(exported.sentences) + 1))
+    assert listing["generators"] == {c.vocoder: c.generator for c in exported.sentences[0].clips}
     for s in listing["sentences"]:
         for c in s["clips"]:
+            assert c["generator"] == listing["generators"][c["vocoder"]]
             assert (exported.out_dir / c["audio"]).is_file()
             assert c["x_real_time"] == pytest.approx(c["audio_seconds"] * 1000 / c["vocoder_ms"])
 
 
 def test_flac_and_one_vocoder(synth: Synthesizer, tmp_path: Path) -> None:
     res = export.export_samples(
-        synth, ["Hi."], tmp_path, vocoders=["hifigan"], audio_format="flac", progress=False
+        synth, ["Hi."], tmp_path, vocoders=[HIFIGAN], audio_format="flac", progress=False
     )
     (s,) = res.sentences
     (c,) = s.clips
-    assert c.audio == "001_hifigan.flac" and sf.info(str(tmp_path / c.audio)).format == "FLAC"
-    assert not list(tmp_path.glob("*wavenet*"))
+    assert c.audio == f"001_{HIFIGAN}.flac" and sf.info(str(tmp_path / c.audio)).format == "FLAC"
+    assert sorted(p.name for p in tmp_path.glob("*.flac")) == [c.audio]
 
 
 def test_bad_requests_are_user_errors(synth: Synthesizer, tmp_path: Path) -> None:
@@ -144,7 +153,7 @@ def test_command_reads_a_file_and_texts(
             "--voice",
             str(tiny_voice_dir),
             "--vocoders",
-            "hifigan",
+            HIFIGAN,
             "--no-progress",
             "--out",
             str(out),
@@ -154,11 +163,7 @@ def test_command_reads_a_file_and_texts(
         assert args.func(args) == 0
     finally:
         torch.set_num_threads(threads)
-    assert sorted(p.name for p in out.glob("*.wav")) == [
-        "001_hifigan.wav",
-        "002_hifigan.wav",
-        "003_hifigan.wav",
-    ]
+    assert sorted(p.name for p in out.glob("*.wav")) == [f"00{i}_{HIFIGAN}.wav" for i in (1, 2, 3)]
     assert "index.html" in capsys.readouterr().out
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tts.bench.report import AUTOREGRESSIVE_VOCODER, STAGES, BenchReport
+from tts.bench.report import STAGES, BenchReport, is_parallel
 from tts.units import MS_PER_S
 
 LATENCY_PLOT = "latency_vs_audio.png"
@@ -47,6 +47,7 @@ def plot_latency(report: BenchReport, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     labels = list(dict.fromkeys(c.label for c in report.cases))
+    autoregressive = {c.label for c in report.cases if not is_parallel(c.vocoder)}
     xs_all = [c.audio_seconds for c in report.cases if c.audio_seconds] + [
         t.audio_seconds for t in report.texts if t.audio_seconds > 0
     ]
@@ -69,7 +70,7 @@ def plot_latency(report: BenchReport, path: Path) -> None:
             x, med, lo, hi = (np.array(v) for v in zip(*pts))
             yerr = np.vstack([med - lo, hi - med])
             line = ax.errorbar(x, med, yerr=yerr, marker="o", capsize=3, label=label)
-            if label.startswith(AUTOREGRESSIVE_VOCODER) and metric == "total_ms" and xr is not None:
+            if label in autoregressive and metric == "total_ms" and xr is not None:
                 color = line.lines[0].get_color()
                 ax.plot(xr, med[-1] * xr / x[-1], linestyle="--", color=color, linewidth=1, alpha=0.6)
         _log_axes(ax)

@@ -60,6 +60,11 @@ def table_rows(report: BenchReport) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def generators(report: BenchReport) -> dict[str, str]:
+    """Each row label's generator (what ran), in table order; rows whose generator is unknown are left out."""
+    return {c.label: c.generator for c in report.cases if c.generator}
+
+
 def ratio_lines(report: BenchReport) -> list[str]:
     lines = []
     for r in report.ratios:
@@ -73,7 +78,8 @@ def ratio_lines(report: BenchReport) -> list[str]:
     for s in report.impl_speedups:
         if s["vocoder_speedup"] is not None:
             lines.append(
-                f"{s['text']}: fast WaveNet is {s['vocoder_speedup']:,.1f}x faster than the reference loop "
+                f"{s['text']}: {s['vocoder']}'s fast loop is {s['vocoder_speedup']:,.1f}x faster than its "
+                "reference loop "
                 f"(vocoder RTF {s['reference_vocoder_rtf']:.2f} -> {s['fast_vocoder_rtf']:.2f})"
             )
     return lines
@@ -118,6 +124,9 @@ def format_table(report: BenchReport) -> str:
     out += [line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     out.append("")
+    named = generators(report)
+    if named:
+        out += [f"{label}: {generator}" for label, generator in named.items()] + [""]
     out += ratio_lines(report)
     out += load_lines(report)
     out.append(f"peak memory (RSS): {report.peak_rss_mb:,.0f} MB")
@@ -133,7 +142,7 @@ CSV_STAT_METRICS = METRICS
 def write_csv(report: BenchReport, path: Path) -> None:
     """One row per case: medians, p90 and min of every metric, flat."""
     stat_cols = [f"{m}_{k}" for m in CSV_STAT_METRICS for k in ("median", "p90", "min")]
-    cols = ["label", "vocoder", "impl", "text", "status", "repeats", "audio_seconds", *stat_cols]
+    cols = ["label", "vocoder", "generator", "impl", "text", "status", "repeats", "audio_seconds", *stat_cols]
     cols += ["x_real_time", "peak_rss_mb", "note"]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=cols)
@@ -142,6 +151,7 @@ def write_csv(report: BenchReport, path: Path) -> None:
             row: dict[str, Any] = {
                 "label": c.label,
                 "vocoder": c.vocoder,
+                "generator": c.generator or "",
                 "impl": c.impl or "",
                 "text": c.text,
                 "status": c.status,
@@ -180,8 +190,14 @@ def markdown_report(report: BenchReport) -> str:
     ]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     md += ["", "Medians over the timed runs; p90 and min of the total. RTF = processing time / audio time."]
-    md += ["", "## GAN / autoregressive speed ratio", ""]
-    md += [f"- {line}" for line in ratio_lines(report)] or ["- (needs both vocoders)"]
+    named = generators(report)
+    if named:
+        md += ["", "## Generators", "", "| row | generator |", "|---|---|"]
+        md += [f"| {label} | {generator} |" for label, generator in named.items()]
+    md += ["", "## Parallel (GAN) / autoregressive speed ratios", ""]
+    md += [f"- {line}" for line in ratio_lines(report)] or [
+        "- (needs a parallel and an autoregressive vocoder)"
+    ]
     md += [
         "",
         (

@@ -2,7 +2,8 @@
 
 The report is written as ``bench.json`` (schema: ``tts/data/bench_schema.json``) by
 :mod:`tts.bench.render`; :func:`compute_ratios` and :func:`compute_impl_speedups` derive its
-cross-case figures from the cases.
+cross-case figures from the cases. Rows are told apart by what their vocoder kind is
+(:attr:`vocoders.base.Vocoder.parallel`), never by its name.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from tts.errors import UserError
 from tts.machine import MachineInfo
 from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
+from vocoders.base import VocoderKind
+from vocoders.registry import vocoder_class
+from vocoders.wavenet_vocoder import FAST, REFERENCE
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every result names its generator; every parallel vocoder gets its ratios
 SCHEMA_PATH = Path(__file__).parent.parent / "data" / "bench_schema.json"
 
-GAN_VOCODER = "hifigan"
-AUTOREGRESSIVE_VOCODER = "wavenet"
+# The pair the gRPC load test (server.loadtest) measures when given no vocoders: the kinds its
+# proto names. The local bench measures every vocoder of the voice instead.
+GAN_VOCODER = VocoderKind.HIFIGAN
+AUTOREGRESSIVE_VOCODER = VocoderKind.WAVENET
 STAGES = ("frontend_ms", "text2mel_ms", "vocoder_ms")
 # Per-run metrics summarised over repeats; all are costs (lower is better).
 METRICS = (
@@ -48,8 +54,8 @@ class BenchConfig:
 
     repeats: int = 3  # timed runs per case; the median of 3 already shrugs off one noisy run
     warmup: int = 1  # untimed runs first: torch's first call allocates and picks kernels
-    # HiFi-GAN streaming chunk (mel frames): 32 frames is 0.5 s at 16 kHz / hop 256, small enough
-    # for a quick first chunk, large enough that context overlap costs little.
+    # Streaming chunk of the parallel vocoders (mel frames): 32 frames is 0.5 s at 16 kHz / hop 256,
+    # small enough for a quick first chunk, large enough that context overlap costs little.
     chunk_frames: int = 32
     stream: bool = True  # also time synthesize_stream for the time to first audio
     # Wall-clock budget of one (vocoder, text) case, warm-up included, seconds; keeps plain
@@ -80,14 +86,24 @@ class BenchText:
     audio_seconds: float = 0.0  # predicted from the text-to-mel frames, before any vocoder runs
 
 
+def is_parallel(vocoder: str) -> bool:
+    """Whether ``vocoder`` (a kind's name) makes a whole utterance in one pass, as the GAN vocoders do."""
+    return vocoder_class(vocoder).parallel
+
+
 @dataclass(frozen=True)
 class Target:
-    """One row family of the table: a vocoder, with the WaveNet sample loop it uses."""
+    """One row family of the table: a vocoder, with the autoregressive sample loop it uses."""
 
-    label: str  # "hifigan", "wavenet-fast", "wavenet-reference" ("wavenet" through a server)
-    vocoder: str
-    impl: str | None  # WaveNet implementation; None for HiFi-GAN and in server mode
+    label: str  # the kind ("vocos", "hifigan"), or kind-loop ("wavenet-fast") for an autoregressive one
+    vocoder: str  # the vocoder kind's name
+    impl: str | None  # the autoregressive sample loop; None for a parallel vocoder and in server mode
     synth: Synthesizer | None = None  # None in server mode
+    generator: str | None = None  # what runs (Vocoder.generator_name); None in server mode
+
+    @property
+    def parallel(self) -> bool:
+        return is_parallel(self.vocoder)
 
 
 class CaseError(Exception):
@@ -150,6 +166,7 @@ class CaseResult:
     runs: list[RunSample] = field(default_factory=list)
     peak_rss_mb: float | None = None
     wall_s: float = 0.0  # everything this case took, warm-up included
+    generator: str | None = None  # what ran (Vocoder.generator_name); None when the server does not say
 
     @property
     def audio_seconds(self) -> float | None:
@@ -178,6 +195,7 @@ class CaseResult:
         return {
             "label": self.label,
             "vocoder": self.vocoder,
+            "generator": self.generator,
             "impl": self.impl,
             "text": self.text,
             "status": self.status,
@@ -195,11 +213,11 @@ class CaseResult:
 
 @dataclass
 class Ratio:
-    """How many times faster the GAN vocoder is than an autoregressive one on one text."""
+    """How many times faster a parallel (GAN) vocoder row is than an autoregressive one on one text."""
 
     text: str
-    gan: str
-    autoregressive: str
+    gan: str  # the parallel row's label
+    autoregressive: str  # the autoregressive row's label
     total_speedup: float | None  # autoregressive median total / GAN median total
     vocoder_speedup: float | None  # the same for the vocoder stage alone
     note: str | None = None
@@ -261,10 +279,12 @@ def _finite(obj: Any) -> Any:
 
 
 def compute_ratios(cases: Sequence[CaseResult], texts: Sequence[BenchText]) -> list[Ratio]:
-    """GAN over autoregressive speed for every text and every WaveNet row."""
+    """Each parallel row's speed over each autoregressive row's, for every text, in table order."""
     by_key = {(c.label, c.text): c for c in cases}
-    gans = sorted({c.label for c in cases if c.vocoder == GAN_VOCODER})
-    ars = sorted({c.label for c in cases if c.vocoder == AUTOREGRESSIVE_VOCODER})
+    labels = list(dict.fromkeys(c.label for c in cases))
+    parallel = {c.label: is_parallel(c.vocoder) for c in cases}
+    gans = [label for label in labels if parallel[label]]
+    ars = [label for label in labels if not parallel[label]]
     ratios = []
     for text in texts:
         for gan in gans:
@@ -287,23 +307,27 @@ def compute_ratios(cases: Sequence[CaseResult], texts: Sequence[BenchText]) -> l
 
 
 def compute_impl_speedups(cases: Sequence[CaseResult], texts: Sequence[BenchText]) -> list[dict[str, Any]]:
-    """Fast WaveNet's speed-up over the reference sample loop, per text (when both were run)."""
-    by_key = {(c.label, c.text): c for c in cases}
-    ref_label, fast_label = f"{AUTOREGRESSIVE_VOCODER}-reference", f"{AUTOREGRESSIVE_VOCODER}-fast"
+    """The fast sample loop's speed-up over the reference one, per text and vocoder (when both ran)."""
+    by_key = {(c.vocoder, c.impl, c.text): c for c in cases}
+    vocoders = list(dict.fromkeys(c.vocoder for c in cases if c.impl is not None))
     out = []
     for text in texts:
-        ref, fast = by_key.get((ref_label, text.name)), by_key.get((fast_label, text.name))
-        if ref is None or fast is None:
-            continue
-        out.append(
-            {
-                "text": text.name,
-                "reference_vocoder_rtf": ref.median("vocoder_rtf"),
-                "fast_vocoder_rtf": fast.median("vocoder_rtf"),
-                "vocoder_speedup": _div(ref.median("vocoder_ms"), fast.median("vocoder_ms")),
-            }
-        )
+        for vocoder in vocoders:
+            ref, fast = by_key.get((vocoder, REFERENCE, text.name)), by_key.get((vocoder, FAST, text.name))
+            if ref is None or fast is None:
+                continue
+            out.append(_impl_speedup(text, vocoder, ref, fast))
     return out
+
+
+def _impl_speedup(text: BenchText, vocoder: str, ref: CaseResult, fast: CaseResult) -> dict[str, Any]:
+    return {
+        "text": text.name,
+        "vocoder": vocoder,
+        "reference_vocoder_rtf": ref.median("vocoder_rtf"),
+        "fast_vocoder_rtf": fast.median("vocoder_rtf"),
+        "vocoder_speedup": _div(ref.median("vocoder_ms"), fast.median("vocoder_ms")),
+    }
 
 
 def _div(a: float | None, b: float | None) -> float | None:

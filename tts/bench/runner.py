@@ -1,9 +1,10 @@
-"""Latency benchmark: both vocoders, the same texts, one run, one machine.
+"""Latency benchmark: every vocoder of a voice, the same texts, one run, one machine.
 
 :func:`run_bench` times every stage of :meth:`Synthesizer.synthesize` (frontend, text-to-mel,
 vocoder, total) and the time to first audio of :meth:`Synthesizer.synthesize_stream`, for each
 vocoder and text, repeated after warm-up; it reports median, p90 and min, the real-time factor, the
-GAN/autoregressive speed ratio per text, the peak memory of each case and the machine. The report
+generator each row ran, each parallel (GAN) vocoder's speed ratio over the autoregressive one per
+text, the peak memory of each case and the machine. The report
 is written as ``bench.json`` (schema: ``tts/data/bench_schema.json``), ``bench.csv``, ``bench.md``
 and two PNG plots by :func:`tts.bench.render.write_outputs`;
 the same cases through the gRPC service are measured by :mod:`server.loadtest`.
@@ -26,8 +27,6 @@ import numpy as np
 
 from tts.bench.cost import CostModel
 from tts.bench.report import (
-    AUTOREGRESSIVE_VOCODER,
-    GAN_VOCODER,
     STATUS_PARTIAL,
     STATUS_SKIPPED,
     BenchConfig,
@@ -45,28 +44,40 @@ from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import Synthesizer
 from tts.voice import voice_label
+from vocoders.base import VocoderKind
+from vocoders.wavenet_vocoder import FAST, REFERENCE
 
 logger = logging.getLogger(__name__)
 
-WAVENET_IMPL_CHOICES = ("fast", "reference", "both")
+BOTH_IMPLS = "both"
+WAVENET_IMPL_CHOICES = (FAST, REFERENCE, BOTH_IMPLS)
 
 
-def build_targets(synth: Synthesizer, vocoders: Sequence[str], wavenet_impl: str) -> list[Target]:
-    """The rows to measure; ``wavenet_impl="both"`` gives a reference and a fast WaveNet row."""
+def build_targets(
+    synth: Synthesizer, vocoders: Sequence[str | VocoderKind] | None, wavenet_impl: str
+) -> list[Target]:
+    """The rows to measure: one per parallel vocoder, one per sample loop of an autoregressive one.
+
+    ``vocoders``: kinds of ``synth``'s voice, ``None`` for every one it holds;
+    ``wavenet_impl="both"`` gives a reference and a fast row of each autoregressive vocoder.
+    """
     if wavenet_impl not in WAVENET_IMPL_CHOICES:
         raise UserError(f"--wavenet-impl must be one of {', '.join(WAVENET_IMPL_CHOICES)}")
-    if not vocoders:
+    if vocoders is not None and not vocoders:
         raise UserError("give at least one vocoder")
     targets: list[Target] = []
-    for voc in vocoders:
-        kind = synth.check_vocoder(voc).kind
-        if voc != AUTOREGRESSIVE_VOCODER:
-            targets.append(Target(voc, voc, None, synth))
+    for voc in synth.vocoders if vocoders is None else vocoders:
+        vocoder = synth.check_vocoder(voc)
+        name = vocoder.kind.value
+        if vocoder.parallel:
+            targets.append(Target(name, name, None, synth, vocoder.generator_name))
             continue
-        impls = ("reference", "fast") if wavenet_impl == "both" else (wavenet_impl,)
+        impls = (REFERENCE, FAST) if wavenet_impl == BOTH_IMPLS else (wavenet_impl,)
         for impl in impls:
-            # Synthesizers of one voice share their modules; only the WaveNet sample loop differs.
-            targets.append(Target(f"{voc}-{impl}", voc, impl, synth.with_backend(kind, impl)))
+            # Synthesizers of one voice share their modules; only the sample loop differs.
+            looped = synth.with_backend(vocoder.kind, impl)
+            generator = looped.check_vocoder(vocoder.kind).generator_name
+            targets.append(Target(f"{name}-{impl}", name, impl, looped, generator))
     return targets
 
 
@@ -112,11 +123,13 @@ def _run_case(
     and one timed run cannot fit the budget is skipped before it starts. The budget covers the whole
     case, warm-up included; the first timed run is always made, so a case overruns it by at most one run.
     """
-    case = CaseResult(target.label, target.vocoder, target.impl, text.name, config.repeats)
+    case = CaseResult(
+        target.label, target.vocoder, target.impl, text.name, config.repeats, generator=target.generator
+    )
     planned = config.warmup + config.repeats
     calls_per_run = 2 if config.stream else 1
-    # The GAN rows are the reference point of every ratio: they are shortened, never skipped.
-    if cost is not None and text.audio_seconds > 0 and target.vocoder != GAN_VOCODER:
+    # The parallel rows are the reference point of every ratio: they are shortened, never skipped.
+    if cost is not None and text.audio_seconds > 0 and not target.parallel:
         projected = cost.run_seconds(text.audio_seconds) * calls_per_run
         if projected * (config.warmup + 1) > config.case_budget_s:
             case.status = STATUS_SKIPPED
@@ -204,12 +217,12 @@ def run_cases(
 def run_bench(
     synth: Synthesizer,
     texts: Sequence[tuple[str, str]],
-    vocoders: Sequence[str] = (GAN_VOCODER, AUTOREGRESSIVE_VOCODER),
-    wavenet_impl: str = "fast",
+    vocoders: Sequence[str | VocoderKind] | None = None,
+    wavenet_impl: str = FAST,
     config: BenchConfig = BenchConfig(),
     progress: bool | None = None,
 ) -> BenchReport:
-    """Time every vocoder on every text with ``synth``'s voice.
+    """Time each of ``vocoders`` (``None``: every vocoder of ``synth``'s voice) on every text.
 
     ``progress``: show a tqdm bar on stderr (None: only when stderr is a terminal).
     """
@@ -231,14 +244,14 @@ def run_bench(
             "dir": voice_label(synth.voice_dir),
             "trained": synth.manifest.trained,
             "sample_rate": synth.sample_rate,
-            "vocoders": synth.vocoders,
+            "vocoders": [kind.value for kind in synth.vocoders],
         },
         settings={
-            "vocoders": list(vocoders),
+            "vocoders": list(dict.fromkeys(t.vocoder for t in targets)),
             "wavenet_impl": wavenet_impl,
             **asdict(config),  # every BenchConfig field: the report records all that shaped the run
-            # The HiFi-GAN inference path actually used ("auto" resolved); None without a HiFi-GAN.
-            "gan_backend": synth.backends_in_use.get("hifigan"),
+            # Each vocoder's inference path as loaded ("auto" resolved); rows name the one they ran.
+            "backends": synth.backends_in_use,
         },
         texts=prepared,
         cases=cases,

@@ -36,7 +36,8 @@ def _command_modules() -> list:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ganspeech",
-        description="Text-to-speech with a parallel GAN vocoder (HiFi-GAN) and an autoregressive one (WaveNet).",
+        description="Text-to-speech with parallel GAN vocoders (Vocos-style, HiFi-GAN) and an autoregressive one "
+        "(WaveNet).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

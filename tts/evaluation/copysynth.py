@@ -24,16 +24,18 @@ import torch
 from tts.errors import UserError
 from tts.units import MS_PER_S
 from vocoders.audio import AUDIO_PRESETS, AudioConfig, load_audio, mel_spectrogram
-from vocoders.griffinlim import griffin_lim_from_mel
+from vocoders.base import VocoderKind
+from vocoders.griffinlim import DEFAULT_ITERATIONS, griffin_lim_from_mel
 
 if TYPE_CHECKING:  # the synthesizer (and its models) is imported only by callers that vocode neurally
     from tts.synthesizer import Synthesizer
 
 logger = logging.getLogger(__name__)
 
+# The model-free baseline: named like a vocoder kind on the command line, but no voice holds it.
 GRIFFIN_LIM = "griffinlim"
-NEURAL_VOCODERS = ("hifigan", "wavenet")
-COPY_VOCODERS = (*NEURAL_VOCODERS, GRIFFIN_LIM)
+COPY_VOCODERS = (*(kind.value for kind in VocoderKind), GRIFFIN_LIM)
+GRIFFIN_LIM_GENERATOR = f"Griffin-Lim, {DEFAULT_ITERATIONS} iterations"
 MAX_CHANNELS = 2  # mono or stereo (averaged to mono); more channels are not one speaker's recording
 
 
@@ -74,17 +76,26 @@ def read_recording(path: str | Path, sample_rate: int) -> np.ndarray:
         raise UserError(f"{path}: could not be decoded ({exc})") from exc
 
 
+def generator_name(vocoder: str | VocoderKind, synth: Synthesizer | None) -> str:
+    """What copy synthesis with ``vocoder`` runs, for reports (see ``Vocoder.generator_name``)."""
+    if vocoder == GRIFFIN_LIM:
+        return GRIFFIN_LIM_GENERATOR
+    if synth is None:
+        raise UserError(f"the {vocoder} vocoder needs a voice; only {GRIFFIN_LIM} works without one")
+    return synth.check_vocoder(vocoder).generator_name
+
+
 def copy_synthesize(
     audio: np.ndarray,
-    vocoder: str,
+    vocoder: str | VocoderKind,
     synth: Synthesizer | None = None,
     audio_cfg: AudioConfig | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, float]:
     """Resynthesise ``audio`` ``(T,)`` (at the config's sample rate) from its own log-mel.
 
-    ``vocoder`` is ``hifigan``, ``wavenet`` (both need ``synth``) or ``griffinlim`` (needs only a
-    config: ``audio_cfg``, else ``synth``'s, else :func:`default_audio_config`). Returns the audio
+    ``vocoder`` is a :class:`~vocoders.base.VocoderKind` of ``synth``'s voice or ``griffinlim`` (needs
+    only a config: ``audio_cfg``, else ``synth``'s, else :func:`default_audio_config`). Returns the audio
     ``(T,)`` float32 and the vocoder's time in milliseconds (mel computation excluded).
     """
     if vocoder not in COPY_VOCODERS:

@@ -11,10 +11,11 @@ For every sentence of a split of an LJSpeech-format corpus (the Flite-built trai
 * ``text2mel+<vocoder>`` — the full pipeline on the sentence's normalised text: WER, and MCD
   against the recording (DTW-aligned, since the timing is the model's own).
 
-Every row with a vocoder also reports the vocoder's real-time factor (vocoder time over audio
-time, pooled over sentences). WER is pooled over the corpus; MCD, PESQ and STOI are means over
-sentences. A metric that fails on one sentence (PESQ finds no speech in a silent output, say) is
-logged, counted in ``failures`` and left out of that mean; it does not stop the evaluation.
+Every row with a vocoder also names the generator that ran (``Vocoder.generator_name``) and reports
+its real-time factor (vocoder time over audio time, pooled over sentences). WER is pooled over the
+corpus; MCD, PESQ and STOI are means over sentences. A metric that fails on one sentence (PESQ
+finds no speech in a silent output, say) is logged, counted in ``failures`` and left out of that
+mean; it does not stop the evaluation.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ import numpy as np
 from tts.corpus.layout import wav_path
 from tts.errors import UserError
 from tts.evaluation.asr import Recognizer
-from tts.evaluation.copysynth import GRIFFIN_LIM, copy_synthesize
+from tts.evaluation.copysynth import GRIFFIN_LIM, copy_synthesize, generator_name
 from tts.evaluation.metrics import MCD_N_CEPSTRA, mel_cepstral_distortion, pesq_wb, stoi, word_errors
 from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
 from tts.voice import voice_label
 from vocoders.audio import load_audio
+from vocoders.base import VocoderKind
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def text2mel_row(vocoder: str) -> str:
 class EvalOptions:
     """What :func:`evaluate` scores."""
 
-    vocoders: tuple[str, ...] = ("hifigan", "wavenet")  # neural vocoders of the voice to score
+    vocoders: tuple[VocoderKind, ...] | None = None  # neural vocoders to score; None: every one of the voice
     limit: int | None = None  # the first N sentences of the split; None scores them all
     copysynth: bool = True  # also score copy synthesis (Griffin-Lim and each vocoder) of the recordings
     seed: int = 0  # WaveNet's sampling seed and Griffin-Lim's initial phase, for reproducible numbers
@@ -101,6 +103,7 @@ class RowSummary:
     name: str
     kind: str  # teacher, copy or text2mel
     vocoder: str | None
+    generator: str | None  # what vocoded: architecture, size and inference path; None for the teacher
     n_sentences: int
     wer: float | None  # fraction; pooled edits over pooled reference words
     mcd_db: float | None
@@ -126,7 +129,7 @@ class EvalReport:
         raise KeyError(name)
 
     def format_table(self) -> str:
-        """The rows as an aligned text table; ``-`` where a metric does not apply."""
+        """The rows as an aligned text table (``-`` where a metric does not apply), then each generator."""
         header = ("system", "WER %", "MCD dB", "PESQ", "STOI", "vocoder RTF")
         lines = [header]
         for r in self.rows:
@@ -147,6 +150,9 @@ class EvalReport:
             out.append("  ".join(cells))
             if n == 0:
                 out.append("  ".join("-" * w for w in widths))
+        # The names are long, so they follow the table once per vocoder instead of filling a column.
+        generators = {r.vocoder: r.generator for r in self.rows if r.vocoder and r.generator}
+        out += [""] + [f"{vocoder}: {generator}" for vocoder, generator in generators.items()]
         return "\n".join(out)
 
 
@@ -201,11 +207,11 @@ class _Scorer:
         return SystemScore(hyp, errors, n_words, len(audio) / self.sample_rate, vocoder_ms)
 
 
-def _row_names(options: EvalOptions) -> list[tuple[str, str, str | None]]:
+def _row_names(vocoders: Sequence[str], copysynth: bool) -> list[tuple[str, str, str | None]]:
     rows: list[tuple[str, str, str | None]] = [(TEACHER, KIND_TEACHER, None)]
-    if options.copysynth:
-        rows += [(copy_row(v), KIND_COPY, v) for v in (GRIFFIN_LIM, *options.vocoders)]
-    rows += [(text2mel_row(v), KIND_TEXT2MEL, v) for v in options.vocoders]
+    if copysynth:
+        rows += [(copy_row(v), KIND_COPY, v) for v in (GRIFFIN_LIM, *vocoders)]
+    rows += [(text2mel_row(v), KIND_TEXT2MEL, v) for v in vocoders]
     return rows
 
 
@@ -214,8 +220,10 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
-def summarize(name: str, kind: str, vocoder: str | None, scores: list[SystemScore]) -> RowSummary:
-    """Pool one system's per-sentence scores into a table row."""
+def summarize(
+    name: str, kind: str, vocoder: str | None, scores: list[SystemScore], generator: str | None = None
+) -> RowSummary:
+    """Pool one system's per-sentence scores into a table row; ``generator`` names what vocoded."""
     n_words = sum(s.reference_words for s in scores)
     vocoder_ms = [s.vocoder_ms for s in scores if s.vocoder_ms is not None]
     seconds = sum(s.audio_seconds for s in scores if s.vocoder_ms is not None)
@@ -223,6 +231,7 @@ def summarize(name: str, kind: str, vocoder: str | None, scores: list[SystemScor
         name=name,
         kind=kind,
         vocoder=vocoder,
+        generator=generator,
         n_sentences=len(scores),
         wer=sum(s.word_errors for s in scores) / n_words if n_words else None,
         mcd_db=_mean([s.mcd_db for s in scores]),
@@ -244,13 +253,16 @@ def evaluate(
     """Score the teacher, copy synthesis and text-to-mel + vocoder on ``split`` of ``data_dir``."""
     from tqdm import tqdm
 
-    for vocoder in options.vocoders:
-        synth.check_vocoder(vocoder)
+    kinds = synth.vocoders if options.vocoders is None else options.vocoders
+    if not kinds:
+        raise UserError("name at least one vocoder to score")
+    vocoders = [synth.check_vocoder(kind).kind.value for kind in kinds]
+    generators = {v: generator_name(v, synth) for v in (GRIFFIN_LIM, *vocoders)}
     sentences = load_sentences(data_dir, split, options.limit)
     recognizer = recognizer or Recognizer()
     sr = synth.sample_rate
     scorer = _Scorer(recognizer, sr)
-    rows = _row_names(options)
+    rows = _row_names(vocoders, options.copysynth)
     per_row: dict[str, list[SystemScore]] = {name: [] for name, _, _ in rows}
     details: list[dict[str, Any]] = []
     for sentence in tqdm(sentences, desc="eval", unit="sentence", disable=not progress):
@@ -260,13 +272,13 @@ def evaluate(
             raise UserError(f"cannot read the recording of {sentence.id}: {exc}") from exc
         scores: dict[str, SystemScore] = {TEACHER: scorer.score(sentence, teacher)}
         if options.copysynth:
-            for vocoder in (GRIFFIN_LIM, *options.vocoders):
+            for vocoder in (GRIFFIN_LIM, *vocoders):
                 audio, ms = copy_synthesize(teacher, vocoder, synth, seed=options.seed)
                 s = scorer.score(sentence, audio, ms)
                 s.pesq_wb = _try(s, "pesq_wb", pesq_wb, teacher, audio, sr)
                 s.stoi = _try(s, "stoi", stoi, teacher, audio, sr)
                 scores[copy_row(vocoder)] = s
-        for vocoder in options.vocoders:
+        for vocoder in vocoders:
             result = synth.synthesize(sentence.text, vocoder=vocoder, seed=options.seed)
             s = scorer.score(sentence, result.audio, result.timings.vocoder_ms)
             s.mcd_db = _try(s, "mcd", mel_cepstral_distortion, teacher, result.audio, sr)
@@ -276,7 +288,10 @@ def evaluate(
         details.append(
             {"id": sentence.id, "text": sentence.text, "systems": {k: asdict(v) for k, v in scores.items()}}
         )
-    summaries = [summarize(name, kind, vocoder, per_row[name]) for name, kind, vocoder in rows]
+    summaries = [
+        summarize(name, kind, vocoder, per_row[name], generators.get(vocoder) if vocoder else None)
+        for name, kind, vocoder in rows
+    ]
     meta = {
         "schema_version": SCHEMA_VERSION,
         "data_dir": str(data_dir),
@@ -286,7 +301,8 @@ def evaluate(
         "voice_name": synth.manifest.name,
         "voice_trained": synth.manifest.trained,
         "sample_rate": sr,
-        "vocoders": list(options.vocoders),
+        "vocoders": vocoders,
+        "generators": {v: generators[v] for v in vocoders},
         "copysynth": options.copysynth,
         "seed": options.seed,
         "wavenet_temperature": synth.wavenet_temperature,

@@ -7,7 +7,7 @@ writes, in the output directory (names are predictable: ``NNN`` is the 1-based s
 * ``NNN_<vocoder>.wav`` (or ``.flac``) — the audio;
 * ``NNN_<vocoder>.png`` — the log-mel of that audio, and ``NNN_text2mel.png`` — the mel the
   vocoders were given, all on one colour scale per sentence;
-* ``index.html`` — per sentence the text, a player, mel and latency per vocoder; it uses relative
+* ``index.html`` — per sentence the text, a player, mel, generator and latency per vocoder; it uses relative
   links only (no server, no network) and checks on load that every image and audio file is there;
 * ``samples.json`` — the same listing, machine-readable.
 """
@@ -31,11 +31,12 @@ from tts.machine import machine_info
 from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
 from vocoders.audio import MEL_PAD_VALUE, mel_spectrogram, save_audio
+from vocoders.base import VocoderKind
 
 logger = logging.getLogger(__name__)
 
 AUDIO_FORMATS = ("wav", "flac")
-# Short, varied sentences: enough to hear both vocoders without waiting minutes for WaveNet.
+# Short, varied sentences: enough to hear every vocoder without waiting minutes for WaveNet.
 DEFAULT_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
     "She sells sea shells by the sea shore.",
@@ -54,7 +55,8 @@ MEL_FIGSIZE = (4.0, 2.2)  # inches; three of them fit side by side on a laptop s
 class Clip:
     """One vocoder's rendering of one sentence."""
 
-    vocoder: str
+    vocoder: str  # the vocoder kind
+    generator: str  # what ran: architecture, size and inference path (Vocoder.generator_name)
     audio: str  # file name, relative to the output directory
     mel_png: str
     vocoder_ms: float
@@ -129,7 +131,7 @@ def _save_mel_png(mel: np.ndarray, path: Path, title: str, frame_s: float, vmin:
     plt.close(fig)
 
 
-def _warm_up(synth: Synthesizer, vocoders: Sequence[str], seed: int) -> None:
+def _warm_up(synth: Synthesizer, vocoders: Sequence[VocoderKind], seed: int) -> None:
     """One tiny vocoder call each, so the first sentence's latency is not torch's start-up."""
     mel = torch.full((1, synth.audio_config.n_mels, WARMUP_FRAMES), MEL_PAD_VALUE)  # (1, n_mels, T) silence
     for voc in vocoders:
@@ -140,28 +142,30 @@ def export_samples(
     synth: Synthesizer,
     texts: Sequence[str],
     out_dir: str | Path,
-    vocoders: Sequence[str] | None = None,
+    vocoders: Sequence[str | VocoderKind] | None = None,
     audio_format: str = "wav",
     seed: int = 0,
     progress: bool | None = None,
 ) -> ExportResult:
-    """Write one audio file and one mel PNG per sentence and vocoder, and ``index.html``."""
+    """Write one audio file and one mel PNG per sentence and vocoder, and ``index.html``.
+
+    ``vocoders``: kinds of ``synth``'s voice; ``None`` or empty means every one it holds.
+    """
     from tqdm import tqdm
 
     if audio_format not in AUDIO_FORMATS:
         raise UserError(f"--format must be one of {', '.join(AUDIO_FORMATS)}")
-    vocoders = list(vocoders) if vocoders else synth.vocoders
-    for voc in vocoders:
-        synth.check_vocoder(voc)
+    kinds = [synth.check_vocoder(voc).kind for voc in vocoders] if vocoders else synth.vocoders
+    generators = {kind: synth.check_vocoder(kind).generator_name for kind in kinds}
     if not texts:
         raise UserError("give at least one text")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     utterances = [u for text in texts for u in synth.analyze(text)]
-    _warm_up(synth, vocoders, seed)
+    _warm_up(synth, kinds, seed)
     frame_s = synth.audio_config.frame_seconds
     sentences: list[Sentence] = []
-    steps = len(utterances) * len(vocoders)
+    steps = len(utterances) * len(kinds)
     with tqdm(
         total=steps, desc="export", unit="clip", disable=None if progress is None else not progress
     ) as bar:
@@ -173,17 +177,20 @@ def export_samples(
             mel_np = mel[0].numpy()  # (n_mels, T)
             sentence = Sentence(index, utt.text, utt.phonemes, text2mel_ms, f"{stem}_{INPUT_MEL}.png")
             panels = [(mel_np, sentence.mel_png, "text-to-mel output")]
-            for voc in vocoders:
+            for kind in kinds:
                 t1 = time.perf_counter()
-                audio = synth.vocode([mel], voc, seed=seed)[0]  # (T * hop,)
+                audio = synth.vocode([mel], kind, seed=seed)[0]  # (T * hop,)
                 vocoder_ms = (time.perf_counter() - t1) * MS_PER_S
                 seconds = len(audio) / synth.sample_rate
-                clip = Clip(voc, f"{stem}_{voc}.{audio_format}", f"{stem}_{voc}.png", vocoder_ms, seconds)
+                name = f"{stem}_{kind.value}"
+                clip = Clip(
+                    kind.value, generators[kind], f"{name}.{audio_format}", f"{name}.png", vocoder_ms, seconds
+                )
                 save_audio(out / clip.audio, audio, synth.sample_rate)
                 with torch.inference_mode():
                     wav = torch.from_numpy(np.ascontiguousarray(audio))[None]  # (1, T * hop)
                     heard = mel_spectrogram(wav, synth.audio_config)[0].numpy()  # (n_mels, T)
-                panels.append((heard, clip.mel_png, f"{voc} output"))
+                panels.append((heard, clip.mel_png, f"{kind.value} output"))
                 sentence.clips.append(clip)
                 bar.update(1)
             # One colour scale for every panel of a sentence, so they compare fairly.
@@ -197,7 +204,7 @@ def export_samples(
         "voice": synth.manifest.name,
         "trained": synth.manifest.trained,
         "sample_rate": synth.sample_rate,
-        "wavenet_impl": synth.backends_in_use.get("wavenet", "-"),
+        "generators": {kind.value: name for kind, name in generators.items()},
         "machine": machine_info().to_dict(),
     }
     result.index_html.write_text(render_index(result, context), encoding="utf-8")
@@ -227,6 +234,7 @@ h2 { font-size: 1.1rem; margin: 0 0 .3rem; }
 figure { margin: 0; flex: 1 1 18rem; max-width: 26rem; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: .9rem; margin-bottom: .3rem; }
+.generator { display: block; font-size: .8rem; color: #555; }
 audio { width: 100%; margin: .3rem 0; }
 .latency { font-size: .85rem; color: #444; }
 #resource-status { font-size: .85rem; color: #555; }
@@ -291,8 +299,7 @@ def render_index(result: ExportResult, context: dict[str, Any]) -> str:
             f"<p>{len(result.sentences)} sentences; every vocoder is given the same text-to-mel output, "
             "so the "
             "players differ only by vocoder. Latency is the vocoder stage alone, one run after a warm-up, on "
-            f"{e(str(m['cpu_model']))} with {m['torch_threads']} torch threads (WaveNet: "
-            f"{e(str(context['wavenet_impl']))} sample loop).</p>"
+            f"{e(str(m['cpu_model']))} with {m['torch_threads']} torch threads.</p>"
         ),
     ]
     if not context.get("trained", True):
@@ -314,7 +321,10 @@ def render_index(result: ExportResult, context: dict[str, Any]) -> str:
         for c in s.clips:
             parts += [
                 "<figure>",
-                f"<figcaption><strong>{e(c.vocoder)}</strong></figcaption>",
+                (
+                    f'<figcaption><strong>{e(c.vocoder)}</strong> '
+                    f'<span class="generator">{e(c.generator)}</span></figcaption>'
+                ),
                 f'<audio controls preload="metadata" src="{e(c.audio)}"></audio>',
                 f'<img src="{e(c.mel_png)}" alt="mel spectrogram of the {e(c.vocoder)} audio">',
                 (

@@ -1,4 +1,4 @@
-"""``ganspeech bench``: time both vocoders on this machine and write a report."""
+"""``ganspeech bench``: time every vocoder of a voice on this machine and write a report."""
 
 from __future__ import annotations
 
@@ -28,7 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="voice directory (default: the bundled voice); with --server, a voice name",
     )
-    p.add_argument("--vocoders", default="hifigan,wavenet", help="comma-separated (default: hifigan,wavenet)")
+    p.add_argument(
+        "--vocoders",
+        default=None,
+        help="comma-separated vocoder kinds (default: every vocoder of the voice; with --server, "
+        "the server's default pair)",
+    )
     texts = p.add_mutually_exclusive_group()
     texts.add_argument(
         "--lengths",
@@ -51,13 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--gan-backend",
         default=None,
         choices=GAN_BACKENDS,
-        help="HiFi-GAN inference path (default auto: the fastest measured; eager: the plain reference)",
+        help="HiFi-GAN's inference path (default auto: the fastest measured; eager: the plain reference); "
+        "every row names the generator it ran",
     )
     p.add_argument(
         "--chunk-frames",
         type=int,
         default=defaults.chunk_frames,
-        help="HiFi-GAN streaming chunk in mel frames",
+        help="streaming chunk of the parallel vocoders, in mel frames",
     )
     p.add_argument("--no-stream", action="store_true", help="skip the streaming (time to first audio) runs")
     p.add_argument(
@@ -91,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency is not None and not args.server:
         raise UserError("--concurrency needs --server: the load test runs against the gRPC service")
     texts = read_texts_file(args.texts) if args.texts else builtin_texts(parse_list(args.lengths))
-    vocoders = parse_list(args.vocoders)
+    vocoders = parse_list(args.vocoders) if args.vocoders is not None else None
     config = BenchConfig(
         repeats=args.repeats,
         warmup=args.warmup,
@@ -112,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
         report = run_server_bench(
             args.server,
             texts,
-            vocoders,
-            config,
+            config=config,
+            **({} if vocoders is None else {"vocoders": vocoders}),
             voice=args.voice or "",
             concurrency=args.concurrency,
             requests=args.requests,

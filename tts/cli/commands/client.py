@@ -33,8 +33,15 @@ def _add_synthesis(p: argparse.ArgumentParser, output: str, vocoder: bool = True
         "--voice", default="", help="voice name from `ganspeech client voices` (default: the server's)"
     )
     if vocoder:
+        from vocoders.base import VocoderKind
+
+        # The request must name a vocoder; HiFi-GAN is the parallel one the service's proto offers.
+        default = VocoderKind.HIFIGAN.value
         p.add_argument(
-            "--vocoder", default="hifigan", choices=("hifigan", "wavenet"), help="vocoder (default hifigan)"
+            "--vocoder",
+            default=default,
+            choices=[kind.value for kind in VocoderKind],
+            help=f"vocoder (default {default}; the server says which ones its voice offers)",
         )
     p.add_argument(
         "--sample-rate", type=int, default=0, help="output rate in Hz (default 0: the voice's own)"
@@ -161,6 +168,8 @@ def _stream(client, args: argparse.Namespace) -> dict:
 
 
 def _compare(client, args: argparse.Namespace) -> dict:
+    from vocoders.base import VocoderKind
+
     out = Path(args.output)
     response = client.compare(
         _text(args),
@@ -174,7 +183,9 @@ def _compare(client, args: argparse.Namespace) -> dict:
         "vocoder_speed_ratio": response.vocoder_speed_ratio,
         "total_speed_ratio": response.total_speed_ratio,
     }
-    for name, part in (("hifigan", response.hifigan), ("wavenet", response.wavenet)):
+    # Compare runs HiFi-GAN and WaveNet side by side; its reply has one field per kind, named after it.
+    for kind in (VocoderKind.HIFIGAN, VocoderKind.WAVENET):
+        name, part = kind.value, getattr(response, kind.value)
         path = out.with_name(f"{out.stem}_{name}{out.suffix}")
         _write(path, part.audio)
         report[name] = {

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tts.errors import UserError
+
+if TYPE_CHECKING:  # torch loads only when a command runs, so `ganspeech --help` stays fast
+    from vocoders.base import VocoderKind
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +47,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_vocoders(value: str | None, available: list[str]) -> tuple[str, ...]:
-    """``--vocoders`` as a tuple; ``None`` means every vocoder the voice offers."""
+def parse_vocoders(value: str | None, available: Sequence[VocoderKind]) -> tuple[VocoderKind, ...] | None:
+    """``--vocoders`` as a tuple of kinds; ``None`` (every vocoder the voice offers) when not given."""
     if value is None:
-        return tuple(available)
+        return None
+    offered = ", ".join(kind.value for kind in available)
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     if not names:
-        raise UserError("--vocoders is empty; name at least one of: " + ", ".join(available))
-    unknown = [v for v in names if v not in available]
+        raise UserError(f"--vocoders is empty; name at least one of: {offered}")
+    by_name = {kind.value: kind for kind in available}
+    unknown = [v for v in names if v not in by_name]
     if unknown:
-        raise UserError(f"unknown vocoder(s) {', '.join(unknown)}; this voice offers: {', '.join(available)}")
-    return names
+        raise UserError(f"unknown vocoder(s) {', '.join(unknown)}; this voice offers: {offered}")
+    return tuple(by_name[v] for v in names)
 
 
 def run(args: argparse.Namespace) -> int:

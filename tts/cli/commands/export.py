@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from tts.synthesizer import WAVENET_IMPLS
+
     p = sub.add_parser(
         "export",
         help="write audio samples of each vocoder and an index.html to hear and see them side by side",
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--vocoders", default=None, help="comma-separated vocoders (default: every one of the voice)"
     )
     p.add_argument(
-        "--wavenet-impl", default="fast", choices=("fast", "reference"), help="WaveNet sample loop"
+        "--wavenet-impl", default="fast", choices=WAVENET_IMPLS, help="WaveNet sample loop"
     )
     p.add_argument("--format", default="wav", choices=("wav", "flac"), help="audio file format")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")

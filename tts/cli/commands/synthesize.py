@@ -1,4 +1,4 @@
-"""``ganspeech synthesize``: text to a WAV file with either vocoder."""
+"""``ganspeech synthesize``: text to a WAV file with any vocoder of the voice."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+    from tts.synthesizer import GAN_BACKENDS, PARALLEL_PREFERENCE, WAVENET_IMPLS
+    from vocoders.base import VocoderKind
 
     p = sub.add_parser("synthesize", help="speak text into a WAV file")
     p.add_argument("text", help="text to speak (any length; '-' reads standard input)")
     p.add_argument("--voice", default=None, help="voice directory (default: the bundled voice)")
-    p.add_argument("--vocoder", default="hifigan", help="hifigan (parallel GAN) or wavenet (autoregressive)")
+    p.add_argument(
+        "--vocoder",
+        default=None,
+        choices=[kind.value for kind in VocoderKind],
+        help="default: the voice's preferred parallel vocoder "
+        f"({', else '.join(kind.value for kind in PARALLEL_PREFERENCE)})",
+    )
     p.add_argument("--wavenet-impl", default="fast", choices=WAVENET_IMPLS, help="WaveNet sample loop")
     p.add_argument(
         "--gan-backend",
@@ -51,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
     synth = Synthesizer.load(args.voice, wavenet_impl=args.wavenet_impl, gan_backend=args.gan_backend)
-    synth.check_vocoder(args.vocoder)
-    result = synth.synthesize(text, vocoder=args.vocoder, speaking_rate=args.speaking_rate, seed=args.seed)
+    vocoder = synth.check_vocoder(args.vocoder).kind
+    result = synth.synthesize(text, vocoder=vocoder, speaking_rate=args.speaking_rate, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_audio(out, result.audio, result.sample_rate)
     if args.json:
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         t = result.timings
         print(
-            f"wrote {out}: {t.audio_seconds:.2f} s of audio with {args.vocoder} in {t.total_ms:.0f} ms "
+            f"wrote {out}: {t.audio_seconds:.2f} s of audio with {t.generator} in {t.total_ms:.0f} ms "
             f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, vocoder {t.vocoder_ms:.0f} ms; "
             f"{1 / t.rtf:.1f}x real time)"
         )

@@ -18,6 +18,7 @@ OUTPUT_SUFFIX = ".wav"
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tts.evaluation.copysynth import COPY_VOCODERS
+    from tts.synthesizer import PARALLEL_PREFERENCE
 
     p = sub.add_parser(
         "vocode",
@@ -28,7 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="IN", help="audio files (any rate; mono or stereo)")
     p.add_argument("--voice", default=None, help="voice directory (default: the bundled voice)")
-    p.add_argument("--vocoder", default="hifigan", choices=COPY_VOCODERS, help="default: hifigan")
+    p.add_argument(
+        "--vocoder",
+        default=None,
+        choices=COPY_VOCODERS,
+        help="default: the voice's preferred parallel vocoder "
+        f"({', else '.join(kind.value for kind in PARALLEL_PREFERENCE)})",
+    )
     outputs = p.add_mutually_exclusive_group()
     outputs.add_argument(
         "-o", "--output", default=None, help="output file (.wav or .flac); only with one input"
@@ -65,28 +72,36 @@ def output_paths(inputs: list[Path], vocoder: str, output: str | None, out_dir: 
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.evaluation.copysynth import GRIFFIN_LIM, copy_synthesize, default_audio_config, read_recording
+    from tts.evaluation.copysynth import (
+        GRIFFIN_LIM,
+        copy_synthesize,
+        default_audio_config,
+        generator_name,
+        read_recording,
+    )
     from tts.units import MS_PER_S
     from tts.voice import read_manifest, resolve_voice_dir
     from vocoders.audio import save_audio
 
     inputs = [Path(p) for p in args.inputs]
-    outputs = output_paths(inputs, args.vocoder, args.output, args.out_dir)
     synth = None
     if args.vocoder == GRIFFIN_LIM:
         # Griffin-Lim needs only the voice's features, so no model is loaded.
+        vocoder = GRIFFIN_LIM
         cfg = read_manifest(resolve_voice_dir(args.voice)).audio if args.voice else default_audio_config()
     else:
         from tts.synthesizer import Synthesizer
 
         synth = Synthesizer.load(args.voice)
-        synth.check_vocoder(args.vocoder)
+        vocoder = synth.check_vocoder(args.vocoder).kind.value
         cfg = synth.audio_config
+    outputs = output_paths(inputs, vocoder, args.output, args.out_dir)
+    generator = generator_name(vocoder, synth)
     failed = 0
     for src, dst in zip(inputs, outputs):
         try:
             audio = read_recording(src, cfg.sample_rate)
-            out, vocoder_ms = copy_synthesize(audio, args.vocoder, synth, cfg, seed=args.seed)
+            out, vocoder_ms = copy_synthesize(audio, vocoder, synth, cfg, seed=args.seed)
             dst.parent.mkdir(parents=True, exist_ok=True)
             save_audio(dst, out, cfg.sample_rate)
         except (UserError, OSError) as exc:
@@ -99,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
             report = {
                 "input": str(src),
                 "output": str(dst),
-                "vocoder": args.vocoder,
+                "vocoder": vocoder,
+                "generator": generator,
                 "vocoder_ms": vocoder_ms,
                 "audio_seconds": seconds,
                 "rtf": rtf,
@@ -107,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             }
             print(json.dumps(report), flush=True)
         else:
-            print(f"wrote {dst}: {seconds:.2f} s with {args.vocoder} in {vocoder_ms:.0f} ms (RTF {rtf:.3f})")
+            print(f"wrote {dst}: {seconds:.2f} s with {generator} in {vocoder_ms:.0f} ms (RTF {rtf:.3f})")
     if failed:
         print(f"ganspeech vocode: {failed} of {len(inputs)} files failed", file=sys.stderr)
     return 1 if failed else 0

@@ -1,0 +1,73 @@
+"""``ganspeech synthesize`` with every vocoder kind of the tiny voice, and the default vocoder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from tests.conftest import make_random_voice
+from tts.cli.commands import synthesize
+from tts.synthesizer import Synthesizer
+from tts.voice import MODEL_KINDS, TEXT2MEL_KIND, VOCODER_KINDS
+from vocoders.base import VocoderKind
+
+TEXT = "Hello there."
+KINDS = [VocoderKind.HIFIGAN, VocoderKind.VOCOS, VocoderKind.WAVENET]
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    parser = argparse.ArgumentParser(prog="ganspeech")
+    synthesize.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["synthesize", *argv, "--json"])
+    assert args.func(args) == 0
+    return json.loads(capsys.readouterr().out.strip())
+
+
+def test_voice_kinds_follow_the_vocoder_kinds() -> None:
+    assert VOCODER_KINDS == tuple(kind.value for kind in KINDS)
+    assert MODEL_KINDS == (TEXT2MEL_KIND, *VOCODER_KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_json_names_the_vocoder_and_the_generator_that_ran(
+    kind: VocoderKind, tiny_voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.wav"
+    report = run_cli([TEXT, "--voice", str(tiny_voice_dir), "--vocoder", kind.value, "-o", str(out)], capsys)
+    generator = Synthesizer.load(tiny_voice_dir).check_vocoder(kind).generator_name
+    assert report["vocoder"] == kind.value and report["generator"] == generator
+    assert sf.info(str(out)).frames > 0
+
+
+@pytest.mark.parametrize(
+    ("held", "default"),
+    [
+        (tuple(KINDS), VocoderKind.VOCOS),
+        ((VocoderKind.HIFIGAN, VocoderKind.WAVENET), VocoderKind.HIFIGAN),
+        ((VocoderKind.WAVENET,), VocoderKind.WAVENET),
+    ],
+)
+def test_default_is_the_preferred_parallel_vocoder_the_voice_holds(
+    held: tuple[VocoderKind, ...],
+    default: VocoderKind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    voice = make_random_voice(tmp_path / "voice", vocoders=held)
+    synth = Synthesizer.load(voice)
+    assert synth.vocoders == list(held) and synth.default_vocoder == default
+    report = run_cli([TEXT, "--voice", str(voice), "-o", str(tmp_path / "out.wav")], capsys)
+    assert report["vocoder"] == default.value
+    assert report["generator"] == synth.check_vocoder(default).generator_name
+
+
+def test_griffin_lim_is_not_a_synthesis_vocoder(tiny_voice_dir: Path) -> None:
+    parser = argparse.ArgumentParser(prog="ganspeech")
+    synthesize.register(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["synthesize", TEXT, "--voice", str(tiny_voice_dir), "--vocoder", "griffinlim"])
+    assert exc.value.code == 2
