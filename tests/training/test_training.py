@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,41 @@ def test_init_from_loads_the_exported_weights_and_the_note_names_the_recipe(
     assert all(torch.equal(loaded[k], exported[k]) for k in exported)
     fresh = weights(None, "run_fresh")
     assert not all(torch.equal(fresh[k], exported[k]) for k in exported)
+
+
+def _exported_voice(model: str, corpus: Path, tmp_path: Path) -> Path:
+    """A 16 kHz voice holding one freshly initialised ``model`` (tiny), as --init-from reads it."""
+    req = _request(model, corpus, tmp_path / "source")
+    build_recipe(req, build_context(req)).export(0)
+    return tmp_path / "source" / "voice"
+
+
+@pytest.mark.parametrize("model", ["text2mel", "wavenet"])
+def test_init_from_refuses_a_voice_with_another_audio_config(model: str, corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice(model, corpus, tmp_path)
+    req = _request(model, corpus, tmp_path, audio="ljspeech", init_from=str(source))
+    # The two presets differ in their sample rate only, and the message names just that field.
+    with pytest.raises(UserError, match=r"--init-from .* differ \(sample_rate: 22050 != 16000\)"):
+        build_recipe(req, build_context(req))
+
+
+def test_init_from_refuses_a_text2mel_with_another_symbol_table(corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice("text2mel", corpus, tmp_path)
+    manifest = json.loads((source / "voice.json").read_text())
+    symbols = manifest["symbols"]
+    symbols[5], symbols[6] = symbols[6], symbols[5]  # same size, so the weights alone would load
+    (source / "voice.json").write_text(json.dumps(manifest))
+    req = _request("text2mel", corpus, tmp_path, init_from=str(source))
+    expected = f"another symbol table (id 5 is {symbols[5]!r}, this run's {symbols[6]!r})"
+    with pytest.raises(UserError, match=re.escape(expected)):
+        build_recipe(req, build_context(req))
+
+
+def test_init_from_refuses_weights_of_another_model_size(corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice("wavenet", corpus, tmp_path)
+    req = _request("wavenet", corpus, tmp_path, config="small", init_from=str(source))
+    with pytest.raises(UserError, match="pass the --config they were trained with"):
+        build_recipe(req, build_context(req))
 
 
 def test_two_process_gloo_ddp_ranks_hold_identical_trained_weights(corpus: Path, tmp_path: Path) -> None:
