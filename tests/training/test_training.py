@@ -1,9 +1,10 @@
-"""Training recipes on a generated corpus: loss goes down, resume is exact, DDP runs."""
+"""Training recipes on a generated corpus: loss goes down, resume is exact, export, --init-from, DDP."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from safetensors.torch import load_file
 
 from tts.errors import UserError
-from tts.training.loop import DistInfo, train
+from tts.training.loop import DistInfo, seed_everything, train
 from tts.training.run import TrainRequest, build_context, build_recipe
 from vocoders.serialization import load_state
 
@@ -157,18 +159,34 @@ def test_the_run_trains_in_the_precision_the_cpu_supports(
     assert (amp("auto"), amp("fp32"), amp("bf16")) == (True, False, True)
 
 
-def test_export_writes_a_loadable_voice(corpus: Path, tmp_path: Path) -> None:
+def test_export_writes_the_trained_weights_as_a_voice_that_speaks_them(corpus: Path, tmp_path: Path) -> None:
     from tts.synthesizer import Synthesizer
 
+    trained = {}
     for model in ("text2mel", "hifigan"):
         req = _request(model, corpus, tmp_path, max_steps=1, checkpoint_every=1, validate_every=1)
         ctx = build_context(req)
-        train(build_recipe(req, ctx), ctx.run_dir, ctx.loop, DistInfo(), progress=False)
+        recipe = build_recipe(req, ctx)
+        train(recipe, ctx.run_dir, ctx.loop, DistInfo(), progress=False)
+        trained[model] = recipe.state_modules()[EXPORTED_MODULE[model]]
     manifest = json.loads((tmp_path / "voice" / "voice.json").read_text())
     assert set(manifest["models"]) == {"text2mel", "hifigan"}
-    result = Synthesizer.load(tmp_path / "voice").synthesize("The cat sat.")
-    assert result.audio.ndim == 1 and len(result.audio) > 0
     assert (tmp_path / "run" / "hifigan" / "samples").is_dir()
+
+    synth = Synthesizer.load(tmp_path / "voice")
+    loaded = synth.text2mel.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in trained["text2mel"].state_dict().items())
+    result = synth.synthesize("The cat sat.")
+    # The voice speaks with the weights the run trained: the trained generator on the voice's mel.
+    (utterance,) = synth.analyze("The cat sat.")
+    mel = synth.text_to_mel(utterance)  # (1, n_mels, T)
+    generator = trained["hifigan"]
+    generator.remove_weight_norm()
+    with torch.no_grad():
+        expected = generator.eval()(mel)[0, 0].numpy()  # (T * hop,)
+    assert result.sample_rate == SR and result.audio.shape == (mel.shape[-1] * synth.audio_config.hop_length,)
+    np.testing.assert_allclose(result.audio, expected, atol=1e-5)
+    assert np.abs(result.audio).max() > 0
 
 
 @pytest.mark.parametrize("model", ["text2mel", "hifigan", "vocos", "wavenet"])
@@ -199,13 +217,67 @@ def test_init_from_loads_the_exported_weights_and_the_note_names_the_recipe(
     assert not all(torch.equal(fresh[k], exported[k]) for k in exported)
 
 
-def test_two_process_gloo_ddp_run_completes(corpus: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def _exported_voice(model: str, corpus: Path, tmp_path: Path) -> Path:
+    """A 16 kHz voice holding one freshly initialised ``model`` (tiny), as --init-from reads it."""
+    req = _request(model, corpus, tmp_path / "source")
+    build_recipe(req, build_context(req)).export(0)
+    return tmp_path / "source" / "voice"
+
+
+@pytest.mark.parametrize("model", ["text2mel", "wavenet"])
+def test_init_from_refuses_a_voice_with_another_audio_config(model: str, corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice(model, corpus, tmp_path)
+    req = _request(model, corpus, tmp_path, audio="ljspeech", init_from=str(source))
+    # The two presets differ in their sample rate only, and the message names just that field.
+    with pytest.raises(UserError, match=r"--init-from .* differ \(sample_rate: 22050 != 16000\)"):
+        build_recipe(req, build_context(req))
+
+
+def test_init_from_refuses_a_text2mel_with_another_symbol_table(corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice("text2mel", corpus, tmp_path)
+    manifest = json.loads((source / "voice.json").read_text())
+    symbols = manifest["symbols"]
+    symbols[5], symbols[6] = symbols[6], symbols[5]  # same size, so the weights alone would load
+    (source / "voice.json").write_text(json.dumps(manifest))
+    req = _request("text2mel", corpus, tmp_path, init_from=str(source))
+    expected = f"another symbol table (id 5 is {symbols[5]!r}, this run's {symbols[6]!r})"
+    with pytest.raises(UserError, match=re.escape(expected)):
+        build_recipe(req, build_context(req))
+
+
+def test_init_from_refuses_weights_of_another_model_size(corpus: Path, tmp_path: Path) -> None:
+    source = _exported_voice("wavenet", corpus, tmp_path)
+    req = _request("wavenet", corpus, tmp_path, config="small", init_from=str(source))
+    with pytest.raises(UserError, match="pass the --config they were trained with"):
+        build_recipe(req, build_context(req))
+
+
+def test_two_process_gloo_ddp_ranks_hold_identical_trained_weights(corpus: Path, tmp_path: Path) -> None:
+    # Each rank starts from its own seed (seed + rank) and trains on its own half of every batch, so
+    # the ranks agree only if DDP broadcasts the initial weights and averages every gradient.
+    args = ["wavenet", "--data", str(corpus), "--out", str(tmp_path / "ddp_voice"), "--config", "tiny",
+            "--max-steps", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "ddp_run"), "--cpu", "--no-progress"]
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-           "-m", "tts.cli", "train", "wavenet", "--data", str(corpus), "--out", str(tmp_path / "ddp_voice"),
-           "--config", "tiny", "--max-steps", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "ddp_run"),
-           "--cpu", "--no-progress"]
+           str(Path(__file__).with_name("ddp_worker.py")), str(tmp_path), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "ddp_run" / "checkpoint.pt").is_file()
     assert (tmp_path / "ddp_voice" / "wavenet.safetensors").is_file()
+    # The trained model, not the EMA: only rank 0's EMA is ever validated, checkpointed or exported.
+    rank0, rank1 = ({k: v for k, v in load_file(tmp_path / f"rank{r}.safetensors").items() if k.startswith("model.")}
+                    for r in (0, 1))
+    assert rank0 and rank0.keys() == rank1.keys()
+    assert [k for k in rank0 if not torch.equal(rank0[k], rank1[k])] == []
+
+    # A single process with another seed ends elsewhere: equal ranks are not equal by construction.
+    req = _request("wavenet", corpus, tmp_path, run_dir=str(tmp_path / "single_run"), max_steps=2,
+                   batch_size=4, seed=99)
+    ctx = build_context(req)
+    seed_everything(ctx.loop.seed)
+    recipe = build_recipe(req, ctx)
+    train(recipe, ctx.run_dir, ctx.loop, ctx.dist, progress=False)
+    single = recipe.state_modules()["model"].state_dict()
+    assert not all(torch.equal(single[k], rank0[f"model.{k}"]) for k in single)

@@ -155,9 +155,16 @@ def test_generate_matches_replayed_incremental_sampling() -> None:
     assert torch.equal(wav[0], mu_law_decode(torch.tensor(classes)))
 
 
-def test_generate_grad_mode_keeps_no_graph() -> None:
-    wav = tiny_model().generate(random_mel(batch=1, frames=1), generator=torch.Generator().manual_seed(0))
-    assert not wav.requires_grad
+def test_sample_loop_caches_hold_no_graph_in_grad_mode() -> None:
+    # generate()'s audio is decoded from integer classes, so it never carries a graph; what must not
+    # is every cache the loop reads and the logits of each step, or sampling builds a graph per sample.
+    assert torch.is_grad_enabled()
+    model = tiny_model()
+    state = model.incremental_state(random_mel(batch=1, frames=1))
+    cached = {**state.w, "embed": state.embed, "cond": state.cond}
+    assert [k for k, v in cached.items() if v.requires_grad or v.grad_fn is not None] == []
+    logits = state.step(torch.full((1,), silence_class(), dtype=torch.long))
+    assert not logits.requires_grad and logits.grad_fn is None
 
 
 def test_should_stop_cancels_and_progress_reports() -> None:

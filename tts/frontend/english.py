@@ -1,4 +1,4 @@
-"""English normalisation: numbers, ordinals, years, currency, percent, time, abbreviations, symbols."""
+"""English normalisation: numbers, ordinals, years, ISO dates, currency, percent, time, abbreviations, symbols."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from tts.frontend.text_rules import (
     DIGIT_BY_DIGIT_ABOVE,
+    ISO_DATE_RE,
     LETTER_DIGIT_RE,
     NEGATIVE_RE,
     abbreviation_rule,
@@ -37,6 +38,20 @@ _EN_ONES = (
     "seventeen",
     "eighteen",
     "nineteen",
+)
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 _EN_TENS = ("_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _EN_SCALES = (
@@ -252,6 +267,12 @@ def _en_hour_am_pm(m: re.Match[str]) -> str:
     return f"{english_cardinal(int(m.group(1)))} {m.group(2).upper()}M" + _period_if_sentence_end(m)
 
 
+def _en_iso_date(m: re.Match[str]) -> str:
+    """2024-03-05 -> "March fifth, twenty twenty-four" (the US reading)."""
+    year, month, day = (int(g) for g in m.groups())
+    return f"{_EN_MONTHS[month - 1]} {english_ordinal(day)}, {english_year(year)}"
+
+
 def _en_money(m: re.Match[str]) -> str:
     one, many, sub_one, sub_many = _EN_CURRENCY[m.group(1)]
     amount, scale = m.group(2).replace(",", ""), m.group(3)
@@ -276,6 +297,7 @@ def _en_degrees(m: re.Match[str]) -> str:
 
 
 def normalize_english(text: str) -> str:
+    text = ISO_DATE_RE.sub(_en_iso_date, text)
     text = _EN_CLOCK_RE.sub(_en_clock, text)
     text = _EN_HOUR_AM_PM_RE.sub(_en_hour_am_pm, text)
     text = _EN_SAINT_OR_STREET_RE.sub(_en_saint_or_street, text)

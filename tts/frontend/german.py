@@ -1,4 +1,4 @@
-"""German normalisation: numbers, years, money, clock times, dative ordinals, abbreviations, symbols."""
+"""German normalisation: numbers, years, ISO dates, money, clock times, dative ordinals, abbreviations, symbols."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from tts.frontend.text_rules import (
     DIGIT_BY_DIGIT_ABOVE,
+    ISO_DATE_RE,
     LETTER_DIGIT_RE,
     NEGATIVE_RE,
     Replacement,
@@ -38,6 +39,20 @@ _DE_ONES = (
     "siebzehn",
     "achtzehn",
     "neunzehn",
+)
+_DE_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
 )
 _DE_TENS = ("_", "_", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig", "neunzig")
 # (value, singular, plural): the large scales are separate feminine nouns ("eine Million").
@@ -135,6 +150,12 @@ _DE_CLOCK_RE = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?:\s?Uhr\b)?(?!
 _DE_CURRENCY = {"€": "Euro", "$": "Dollar", "£": "Pfund"}
 _DE_MONEY_RE = re.compile(r"([€$£])\s?(" + _DE_NUMERAL + r")|(" + _DE_NUMERAL + r")\s?([€$£])")
 _DE_ORDINAL_CONTEXT_RE = re.compile(r"\b(am|im|vom|zum|beim|dem|den)\s+(\d{1,4})\.(?=\s)", re.IGNORECASE)
+# The ordinal's ending follows the word before it: "am fünften", "der fünfte", bare "fünfter".
+_DE_DATIVE_BEFORE_RE = re.compile(r"\b(?:am|im|vom|zum|beim|dem|den|seit|bis)\s+$", re.IGNORECASE)
+_DE_ARTICLE_BEFORE_RE = re.compile(r"\b(?:der|die|das)\s+$", re.IGNORECASE)
+_DE_DEGREES_RE = re.compile(r"\s?°\s?([CF])\b")
+# "Hauptstr.": the street abbreviation inside a compound, which the word-start rule for "Str." misses.
+_DE_COMPOUND_STREET_RE = re.compile(r"(?<=[a-zäöüß])str\.")
 _DE_SYMBOLS = symbol_rule(
     {"&": " und ", "%": " Prozent", "+": " plus ", "=": " gleich ", "°": " Grad", "@": " at "}
 )
@@ -199,15 +220,31 @@ def _de_money(m: re.Match[str]) -> str:
     return f"{_german_number(amount)} {unit}"
 
 
+def _de_iso_date(m: re.Match[str]) -> str:
+    """2024-03-05 -> "fünfte(n/r) März zweitausendvierundzwanzig", the ending chosen by the word before."""
+    year, month, day = (int(g) for g in m.groups())
+    before = m.string[: m.start()]
+    if _DE_DATIVE_BEFORE_RE.search(before):
+        ending = "en"
+    elif _DE_ARTICLE_BEFORE_RE.search(before):
+        ending = "e"
+    else:
+        ending = "er"
+    return f"{german_ordinal_stem(day)}{ending} {_DE_MONTHS[month - 1]} {german_year(year)}"
+
+
 def _de_clock(m: re.Match[str]) -> str:
     hour, minute = int(m.group(1)), int(m.group(2))
     return f"{german_cardinal(hour)} Uhr" + (f" {german_cardinal(minute)}" if minute else "")
 
 
 def normalize_german(text: str) -> str:
+    text = ISO_DATE_RE.sub(_de_iso_date, text)
     text = apply_rules(_DE_ABBREVIATIONS, text)
     for regex, expansion in _DE_SENTENCE_FINAL_ABBREVIATIONS:
         text = regex.sub(_de_final_abbreviation(expansion), text)
+    text = _DE_COMPOUND_STREET_RE.sub(_de_final_abbreviation("straße"), text)
+    text = _DE_DEGREES_RE.sub(lambda m: " Grad " + {"C": "Celsius", "F": "Fahrenheit"}[m.group(1)], text)
     text = _DE_CLOCK_RE.sub(_de_clock, text)
     text = _DE_MONEY_RE.sub(_de_money, text)
     # "am 3. Mai" is an ordinal in the dative; other cases need grammar we do not model.

@@ -121,5 +121,8 @@ def symbol_rule(words: dict[str, str]) -> Rule:
 
 
 # Shared by the number rules of every language.
+# An ISO 8601 calendar date, 2024-03-05: year, month, day (read before the year and number rules,
+# which would otherwise read it as three numbers joined by hyphens).
+ISO_DATE_RE = re.compile(r"(?<![\d-])(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![\d-])")
 NEGATIVE_RE = re.compile(r"(?<![\w)\]])-(?=\d)")
 LETTER_DIGIT_RE = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")

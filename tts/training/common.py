@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from tts.errors import UserError
+from tts.frontend.symbols import DEFAULT_SYMBOLS
+from tts.synthesizer import TEXT2MEL_KIND
 from tts.training.loop import DistInfo, LoopConfig
-from tts.voice import init_voice, register_model
-from vocoders.audio import AudioConfig
-from vocoders.serialization import load_state, save_model
+from tts.voice import init_voice, read_manifest, register_model
+from vocoders.audio import AudioConfig, AudioConfigMismatch, check_compatible
+from vocoders.serialization import load_state, read_meta, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -56,16 +60,57 @@ def export_model(
     logger.info("exported %s at step %d to %s", kind, step, ctx.voice_dir)
 
 
-def load_init_weights(ctx: RunContext, module: torch.nn.Module, kind: str) -> bool:
+def load_init_weights(
+    ctx: RunContext, module: torch.nn.Module, kind: str, symbols: Sequence[str] = DEFAULT_SYMBOLS
+) -> bool:
     """Load the ``kind`` weights of the voice ``ctx.init_from`` into ``module``.
 
-    Returns False, leaving ``module`` as it is, when the run starts from scratch.
+    Returns False, leaving ``module`` as it is, when the run starts from scratch. Raises
+    :class:`UserError` naming what differs when the weights were trained on another audio config
+    than the run's, for a text-to-mel model on another symbol table than ``symbols`` (the run's),
+    or for another model size.
     """
     if ctx.init_from is None:
         return False
-    module.load_state_dict(load_state(ctx.init_from / kind))
+    stem = ctx.init_from / kind
+    meta = read_meta(stem)
+    try:
+        check_compatible(ctx.audio, AudioConfig.from_dict(meta["audio"]), f"this run and --init-from {stem}")
+    except AudioConfigMismatch as exc:
+        raise UserError(f"{exc}: start from a voice with this run's audio config") from None
+    if kind == TEXT2MEL_KIND:
+        check_same_symbols(list(symbols), read_manifest(ctx.init_from).symbols, ctx.init_from)
+    try:
+        module.load_state_dict(load_state(stem))
+    except RuntimeError as exc:
+        # Shape mismatches: the source was trained with another --config.
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise UserError(
+            f"the {kind} weights of --init-from {ctx.init_from} do not fit this run's model ({first}): "
+            "pass the --config they were trained with"
+        ) from None
     logger.info("%s initialised from %s", kind, ctx.init_from)
     return True
+
+
+def check_same_symbols(run: list[str], source: list[str], voice_dir: Path) -> None:
+    """Raise :class:`UserError` naming where the symbol table of ``voice_dir`` differs from the run's.
+
+    Ids are positions in the table, so a text-to-mel model's embedding rows only mean the same
+    phonemes under the same table.
+    """
+    if run == source:
+        return
+    diffs = []
+    if len(run) != len(source):
+        diffs.append(f"{len(source)} symbols, this run {len(run)}")
+    first = next((i for i, (a, b) in enumerate(zip(run, source)) if a != b), None)
+    if first is not None:
+        diffs.append(f"id {first} is {source[first]!r}, this run's {run[first]!r}")
+    raise UserError(
+        f"--init-from {voice_dir} uses another symbol table ({'; '.join(diffs)}): "
+        "its text-to-mel weights would read the wrong phonemes"
+    )
 
 
 def training_note(ctx: RunContext, recipe: str, recipe_config: Any) -> dict[str, Any]:
