@@ -58,7 +58,8 @@ def main() -> None:
     tokens = torch.tensor([utterance.ids])
     mel = synth.text_to_mel(utterance)
     audio_s = mel.shape[-1] * synth.audio_config.hop_length / synth.sample_rate
-    print(f"threads {torch.get_num_threads()}, {tokens.shape[1]} tokens, {mel.shape[-1]} frames, {audio_s:.2f} s audio")
+    shape = f"{tokens.shape[1]} tokens, {mel.shape[-1]} frames, {audio_s:.2f} s audio"
+    print(f"threads {torch.get_num_threads()}, {shape}")
 
     buffer = io.BytesIO()
     export_text2mel(synth.text2mel, buffer)
@@ -77,7 +78,9 @@ def main() -> None:
         error = max_relative_error(reference, paths["onnx"].vocode([mel])[0])
         with torch.inference_mode():
             medians = round_robin({b: (lambda v=v: v.vocode([mel])) for b, v in paths.items()}, args.rounds)
-        figures = "  ".join(f"{b} {ms:.1f} ms (x{audio_s * 1e3 / ms:.0f} real time)" for b, ms in medians.items())
+        figures = "  ".join(
+            f"{b} {ms:.1f} ms (x{audio_s * 1e3 / ms:.0f} real time)" for b, ms in medians.items()
+        )
         print(f"{kind.value:8s}  max rel error {error:.1e}  {figures}")
 
 

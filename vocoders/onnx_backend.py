@@ -60,7 +60,7 @@ def require(module: str) -> Any:
 
 
 def _inverse_rfft_bases(n_fft: int, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(cos, sin)`` bases ``(n_fft, n_fft // 2 + 1)`` with ``window * irfft(re + i im) = cos @ re + sin @ im``.
+    """Bases ``(n_fft, n_fft // 2 + 1)`` with ``window * irfft(re + i im) = cos @ re + sin @ im``.
 
     Built in float64 so the float32 bases carry no accumulated rounding. As ``torch.fft.irfft``
     does, the imaginary parts of the DC and (even ``n_fft``) Nyquist bins are ignored, and every
@@ -105,12 +105,14 @@ class ExportableVocos(nn.Module):
         self.register_buffer("envelope_kernel", window.square().view(1, 1, -1), persistent=False)
         # The generator refuses a hop its window cannot cover on every call; the graph has no such
         # check, so refuse that configuration once, here.
-        probe = F.conv_transpose1d(torch.ones(1, 1, cfg.n_fft // cfg.hop_length + 2), self.envelope_kernel, stride=self.hop)
+        probe = F.conv_transpose1d(
+            torch.ones(1, 1, cfg.n_fft // cfg.hop_length + 2), self.envelope_kernel, stride=self.hop
+        )
         if bool((probe[..., self.trim : probe.shape[-1] - self.trim] < MIN_WINDOW_ENVELOPE).any()):
             raise ValueError("the window does not overlap enough for an inverse STFT at this hop")
 
     def _spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real and imaginary parts ``(1, n_bins, T)`` of the spectrum :meth:`VocosGenerator.spectrum` predicts."""
+        """Real and imaginary parts ``(1, n_bins, T)`` of :meth:`VocosGenerator.spectrum`'s output."""
         g = self.generator
         x = g.embed(mel)
         x = g.norm(x.transpose(1, 2)).transpose(1, 2)
@@ -188,7 +190,9 @@ class OnnxGenerator:
         """``model``: the serialised graph or its path (as :func:`export_vocoder` writes it)."""
         ort = require("onnxruntime")
         source = str(model) if isinstance(model, Path) else model
-        self.session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            source, session_options(threads), providers=["CPUExecutionProvider"]
+        )
 
     @classmethod
     def from_generator(cls, generator: nn.Module, n_mels: int, threads: int | None = None) -> OnnxGenerator:

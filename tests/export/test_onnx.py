@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,8 +35,19 @@ N_MELS = 20
 CASES = ((1, 1.0), (7, 1.0), (41, 0.7), (90, 2.0))
 # Keys a runtime needs in every config (Piper's, plus the graph's interface).
 CONFIG_KEYS = {
-    "model_kind", "audio", "espeak", "language", "phoneme_id_map", "symbols", "num_symbols", "pad_id",
-    "inputs", "outputs", "dynamic_axes", "opset", "format_version",
+    "model_kind",
+    "audio",
+    "espeak",
+    "language",
+    "phoneme_id_map",
+    "symbols",
+    "num_symbols",
+    "pad_id",
+    "inputs",
+    "outputs",
+    "dynamic_axes",
+    "opset",
+    "format_version",
 }
 
 
@@ -92,7 +104,9 @@ def voice_with_vocos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return voice_dir
 
 
-def test_export_voice_writes_every_gan_graph_with_a_complete_config(voice_with_vocos: Path, tmp_path: Path) -> None:
+def test_export_voice_writes_every_gan_graph_with_a_complete_config(
+    voice_with_vocos: Path, tmp_path: Path
+) -> None:
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     manifest = read_manifest(voice_with_vocos)
@@ -100,7 +114,9 @@ def test_export_voice_writes_every_gan_graph_with_a_complete_config(voice_with_v
     assert [m.kind for m in exported] == ["text2mel", "hifigan", "vocos"]  # WaveNet is not exported
     for model in exported:
         assert model.max_relative_error < REL_TOLERANCE
-        assert model.config_path == model.onnx_path.with_name(model.onnx_path.name[: -len(".onnx")] + CONFIG_SUFFIX)
+        assert model.config_path == model.onnx_path.with_name(
+            model.onnx_path.name[: -len(".onnx")] + CONFIG_SUFFIX
+        )
         config = json.loads(model.config_path.read_text(encoding="utf-8"))
         assert CONFIG_KEYS <= set(config) and config["model_kind"] == model.kind
         assert config["audio"]["sample_rate"] == manifest.audio.sample_rate
@@ -109,7 +125,10 @@ def test_export_voice_writes_every_gan_graph_with_a_complete_config(voice_with_v
         assert config["phoneme_id_map"] == {s: [i] for i, s in enumerate(manifest.symbols)}
         # The declared interface is the graph's: names, ranks, and a string for each dynamic axis.
         session = ort.InferenceSession(str(model.onnx_path), providers=["CPUExecutionProvider"])
-        for declared, actual in ((config["inputs"], session.get_inputs()), (config["outputs"], session.get_outputs())):
+        for declared, actual in (
+            (config["inputs"], session.get_inputs()),
+            (config["outputs"], session.get_outputs()),
+        ):
             assert [d["name"] for d in declared] == [a.name for a in actual]
             for d, a in zip(declared, actual):
                 assert len(d["shape"]) == len(a.shape)
@@ -147,13 +166,26 @@ def test_cli_voice_without_gan_vocoder_is_one_line_exit_2(
 
 @pytest.mark.parametrize("module", ["onnx", "onnxruntime"])
 def test_cli_missing_extra_is_one_line_exit_2(
-    module: str, voice_with_vocos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    module: str,
+    voice_with_vocos: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # makes `import <module>` fail
     code, err = _run_cli(["onnx", str(voice_with_vocos), "--out", str(tmp_path / "out")], capsys)
     _assert_one_line_error(code, err, "onnx", "pip install 'ganspeech[onnx]'")
     code, err = _run_cli(
-        ["synthesize", "Hi.", "--voice", str(voice_with_vocos), "--gan-backend", "onnx", "-o", str(tmp_path / "a.wav")],
+        [
+            "synthesize",
+            "Hi.",
+            "--voice",
+            str(voice_with_vocos),
+            "--gan-backend",
+            "onnx",
+            "-o",
+            str(tmp_path / "a.wav"),
+        ],
         capsys,
     )
     _assert_one_line_error(code, err, "synthesize", "pip install 'ganspeech[onnx]'")
@@ -171,3 +203,17 @@ def test_synthesize_with_the_onnx_backend_matches_eager(voice_with_vocos: Path) 
     eager_audio = eager.synthesize("Hello there.", vocoder="hifigan").audio
     assert max_relative_error(eager_audio, onnx_audio) < REL_TOLERANCE
     np.testing.assert_array_equal(onnx_audio.shape, eager_audio.shape)
+
+
+def test_default_paths_never_import_the_onnx_extra() -> None:
+    # The extra is optional: loading a voice, the CLI and the server must not touch it.
+    code = (
+        "import importlib, sys\n"
+        "from tts.synthesizer import Synthesizer\n"
+        "importlib.import_module('server.app')\n"
+        "importlib.import_module('tts.cli.main').build_parser()\n"
+        "Synthesizer.load(None)\n"
+        "loaded = [m for m in ('onnx', 'onnxruntime') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -14,7 +14,14 @@ from vocoders.audio import AudioConfig
 from vocoders.base import BackendUnavailable
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config
 from vocoders.hifigan_vocoder import HiFiGANVocoder
-from vocoders.onnx_backend import ONNX, TRACE_FRAMES, ExportableVocos, OnnxGenerator, max_relative_error, require
+from vocoders.onnx_backend import (
+    ONNX,
+    TRACE_FRAMES,
+    ExportableVocos,
+    OnnxGenerator,
+    max_relative_error,
+    require,
+)
 from vocoders.vocos import VocosConfig, VocosGenerator
 from vocoders.vocos_vocoder import VocosVocoder
 
@@ -43,7 +50,12 @@ def _loud_vocos(n_fft: int, hop: int, amplitude_prior: bool = False, seed: int =
     """A tiny random Vocos whose head predicts spread magnitudes and phases, so every bin matters."""
     torch.manual_seed(seed)
     cfg = VocosConfig(
-        n_mels=N_MELS, hop_length=hop, n_fft=n_fft, dim=16, intermediate_dim=32, num_layers=2,
+        n_mels=N_MELS,
+        hop_length=hop,
+        n_fft=n_fft,
+        dim=16,
+        intermediate_dim=32,
+        num_layers=2,
         amplitude_prior=amplitude_prior,
     )
     audio = AudioConfig(
@@ -73,7 +85,9 @@ def test_exportable_vocos_equals_the_generator(n_fft: int, hop: int) -> None:
 
 
 def test_exportable_vocos_refuses_a_hop_the_window_cannot_cover() -> None:
-    gen = VocosGenerator(VocosConfig(n_mels=N_MELS, hop_length=64, n_fft=64, dim=8, intermediate_dim=8, num_layers=1))
+    gen = VocosGenerator(
+        VocosConfig(n_mels=N_MELS, hop_length=64, n_fft=64, dim=8, intermediate_dim=8, num_layers=1)
+    )
     with pytest.raises(ValueError, match="overlap"):
         ExportableVocos(gen)
 
@@ -105,7 +119,15 @@ def test_hifigan_onnx_equals_pytorch_for_any_length() -> None:
 
 def _audio_for(gen: nn.Module) -> AudioConfig:
     hop = gen.cfg.hop_length  # type: ignore[union-attr]
-    return AudioConfig(sample_rate=16000, n_fft=4 * hop, hop_length=hop, win_length=4 * hop, n_mels=N_MELS, fmin=0.0, fmax=8000.0)
+    return AudioConfig(
+        sample_rate=16000,
+        n_fft=4 * hop,
+        hop_length=hop,
+        win_length=4 * hop,
+        n_mels=N_MELS,
+        fmin=0.0,
+        fmax=8000.0,
+    )
 
 
 @pytest.mark.parametrize("cls", [HiFiGANVocoder, VocosVocoder])
@@ -132,4 +154,3 @@ def test_missing_runtime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
     gen = _loud_hifigan()
     with pytest.raises(BackendUnavailable, match="onnxruntime is not installed"):
         HiFiGANVocoder.from_model(gen, _audio_for(gen), ONNX)
-

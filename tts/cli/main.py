@@ -15,10 +15,24 @@ logger = logging.getLogger(__name__)
 def _command_modules() -> list:
     # Imported here, not at module level, so `ganspeech --help` stays fast and one broken
     # optional dependency cannot stop every other command.
-    from tts.cli.commands import bench, client, corpus, export, gta, onnx, pack, serve, synthesize, train, vocode
+    from tts.cli.commands import bench, client, corpus, export, gta, pack, serve, synthesize, train, vocode
     from tts.cli.commands import eval as eval_command
+    from tts.cli.commands import onnx as onnx_command
 
-    return [synthesize, vocode, corpus, train, gta, pack, eval_command, bench, export, onnx, serve, client]
+    return [
+        synthesize,
+        vocode,
+        corpus,
+        train,
+        gta,
+        pack,
+        eval_command,
+        bench,
+        export,
+        onnx_command,
+        serve,
+        client,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

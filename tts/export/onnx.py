@@ -37,7 +37,7 @@ from torch import nn
 
 from tts.errors import UserError, VoiceError
 from tts.synthesizer import TEXT2MEL_KIND, load_text2mel_model
-from tts.text2mel.model import MAX_TOKEN_FRAMES, N_POSITION_FEATURES, Text2Mel, lengths_to_mask
+from tts.text2mel.model import MAX_TOKEN_FRAMES, Text2Mel, lengths_to_mask
 from tts.voice import read_manifest, resolve_voice_dir
 from vocoders.base import BackendUnavailable, VocoderKind
 from vocoders.onnx_backend import (
@@ -135,7 +135,9 @@ def _check_tokens(n_symbols: int) -> torch.Tensor:
     return (torch.arange(CHECK_TOKENS) % (n_symbols - 1) + 1).unsqueeze(0)
 
 
-def _export(module: nn.Module, args: tuple[torch.Tensor, ...], target: Path | io.BytesIO, **names: Any) -> None:
+def _export(
+    module: nn.Module, args: tuple[torch.Tensor, ...], target: Path | io.BytesIO, **names: Any
+) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         # The tracer warns about Python-level checks on the example input; they hold for every input.
         warnings.simplefilter("ignore")
@@ -219,9 +221,13 @@ def vocoder_config(manifest: Any, kind: VocoderKind, generator_name: str) -> dic
         **_base_config(manifest, kind.value),
         "generator": generator_name,
         "samples_per_frame": hop,
-        "inputs": [_io_spec(MEL_INPUT, "float32", [1, n_mels, FRAMES_AXIS], "log-mel from the text-to-mel graph")],
+        "inputs": [
+            _io_spec(MEL_INPUT, "float32", [1, n_mels, FRAMES_AXIS], "log-mel from the text-to-mel graph")
+        ],
         "outputs": [
-            _io_spec(AUDIO_OUTPUT, "float32", [1, 1, SAMPLES_AXIS], f"audio in [-1, 1], {hop} samples per frame")
+            _io_spec(
+                AUDIO_OUTPUT, "float32", [1, 1, SAMPLES_AXIS], f"audio in [-1, 1], {hop} samples per frame"
+            )
         ],
         "dynamic_axes": {MEL_INPUT: {"2": FRAMES_AXIS}, AUDIO_OUTPUT: {"2": SAMPLES_AXIS}},
     }
