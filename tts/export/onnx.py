@@ -36,9 +36,11 @@ import torch
 from torch import nn
 
 from tts.errors import UserError, VoiceError
+from tts.frontend.symbols import PAD_ID
 from tts.synthesizer import TEXT2MEL_KIND, load_text2mel_model
 from tts.text2mel.model import MAX_TOKEN_FRAMES, Text2Mel, lengths_to_mask
-from tts.voice import read_manifest, resolve_voice_dir
+from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
+from vocoders.audio import LOG_CLAMP
 from vocoders.base import BackendUnavailable, VocoderKind
 from vocoders.onnx_backend import (
     AUDIO_OUTPUT,
@@ -173,7 +175,7 @@ def _io_spec(name: str, dtype: str, shape: list[int | str], description: str) ->
     return {"name": name, "dtype": dtype, "shape": shape, "description": description}
 
 
-def _base_config(manifest: Any, kind: str) -> dict[str, Any]:
+def _base_config(manifest: VoiceManifest, kind: str) -> dict[str, Any]:
     """The keys every config shares: Piper's audio, espeak and phoneme map, and the model kind."""
     return {
         "format": "ganspeech-onnx",
@@ -188,13 +190,16 @@ def _base_config(manifest: Any, kind: str) -> dict[str, Any]:
         "phoneme_id_map": {symbol: [i] for i, symbol in enumerate(manifest.symbols)},
         "symbols": list(manifest.symbols),
         "num_symbols": len(manifest.symbols),
-        "pad_id": 0,
+        "pad_id": PAD_ID,
         "num_speakers": 1,
-        "audio": {**manifest.audio.to_dict(), "mel_scale": "natural log of the mel power, floor 1e-5"},
+        "audio": {
+            **manifest.audio.to_dict(),
+            "mel_scale": f"natural log of the Slaney-mel magnitude, floor {LOG_CLAMP:g}",
+        },
     }
 
 
-def text2mel_config(manifest: Any, vocoders: dict[str, str]) -> dict[str, Any]:
+def text2mel_config(manifest: VoiceManifest, vocoders: dict[str, str]) -> dict[str, Any]:
     """The ``text2mel.onnx.json`` of ``manifest``'s voice; ``vocoders``: kind -> its ONNX file name."""
     n_mels = manifest.audio.n_mels
     return {
@@ -214,7 +219,7 @@ def text2mel_config(manifest: Any, vocoders: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def vocoder_config(manifest: Any, kind: VocoderKind, generator_name: str) -> dict[str, Any]:
+def vocoder_config(manifest: VoiceManifest, kind: VocoderKind, generator_name: str) -> dict[str, Any]:
     """The ``<kind>.onnx.json`` of one vocoder graph of ``manifest``'s voice."""
     n_mels, hop = manifest.audio.n_mels, manifest.audio.hop_length
     return {
