@@ -28,7 +28,7 @@ from tts.text2mel.model import Text2Mel, Text2MelConfig
 from tts.units import MS_PER_S
 from tts.voice import TEXT2MEL_KIND, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import AUTO, Vocoder, VocoderKind
+from vocoders.base import AUTO, BackendUnavailable, Vocoder, VocoderKind
 from vocoders.hifigan_vocoder import HiFiGANVocoder
 from vocoders.registry import VOCODERS, load_vocoder
 from vocoders.serialization import config_from_dict, load_state, read_meta
@@ -156,10 +156,13 @@ class Synthesizer:
         if not kinds:
             raise VoiceError(f"voice {voice_dir} has no vocoder ({', '.join(k.value for k in VocoderKind)})")
         text2mel, _ = load_text2mel_model(voice_dir, manifest.models[TEXT2MEL_KIND], manifest.audio)
-        vocoders = {
-            k: load_vocoder(voice_dir / manifest.models[k.value], manifest.audio, backends.get(k, AUTO))
-            for k in kinds
-        }
+        try:
+            vocoders = {
+                k: load_vocoder(voice_dir / manifest.models[k.value], manifest.audio, backends.get(k, AUTO))
+                for k in kinds
+            }
+        except BackendUnavailable as exc:
+            raise UserError(str(exc)) from None
         wavenet = vocoders.get(VocoderKind.WAVENET)
         if isinstance(wavenet, WaveNetVocoder):
             wavenet.temperature = manifest.wavenet_temperature
@@ -187,7 +190,10 @@ class Synthesizer:
     def with_backend(self, kind: str | VocoderKind, backend: str) -> Synthesizer:
         """A synthesizer sharing this one's models in which ``kind`` runs through ``backend``."""
         voc = self.check_vocoder(kind)
-        vocoders = {**self.vocoder_map, voc.kind: voc.with_backend(backend)}
+        try:
+            vocoders = {**self.vocoder_map, voc.kind: voc.with_backend(backend)}
+        except BackendUnavailable as exc:
+            raise UserError(str(exc)) from None
         return Synthesizer(self.manifest, self.text2mel, vocoders, self.voice_dir)
 
     @property

@@ -30,6 +30,10 @@ AUTO = "auto"
 StopCheck = Callable[[], bool]
 
 
+class BackendUnavailable(RuntimeError):
+    """A backend whose optional dependency is not installed; the message says how to install it."""
+
+
 class VocoderKind(str, enum.Enum):
     """The vocoder kinds a voice can hold; the value is the model's file stem and wire name."""
 

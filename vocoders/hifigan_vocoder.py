@@ -12,6 +12,7 @@ from vocoders.audio import AudioConfig
 from vocoders.base import StopCheck, Vocoder, VocoderKind
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator, preset_name, receptive_field_frames
 from vocoders.hifigan_fast import BACKENDS, OptimizedGenerator, optimize_generator
+from vocoders.onnx_backend import ONNX, OnnxGenerator
 from vocoders.streaming import stream_vocode
 
 logger = logging.getLogger(__name__)
@@ -23,14 +24,19 @@ class HiFiGANVocoder(Vocoder):
     kind = VocoderKind.HIFIGAN
     parallel = True
     config_type = HiFiGANConfig
-    backends = BACKENDS
+    # ONNX runs the exported graph in ONNX Runtime (the optional onnx extra); never picked by AUTO.
+    backends = (*BACKENDS, ONNX)
 
     @classmethod
     def build_model(cls, config: HiFiGANConfig, audio: AudioConfig) -> HiFiGANGenerator:
         return HiFiGANGenerator(config)
 
     def _select_backend(self, backend: str) -> None:
-        self._fast: OptimizedGenerator = optimize_generator(self.model, backend)  # type: ignore[arg-type]
+        self._fast: OptimizedGenerator | OnnxGenerator
+        if backend == ONNX:
+            self._fast = OnnxGenerator.from_generator(self.model, self.config.n_mels)
+        else:
+            self._fast = optimize_generator(self.model, backend)  # type: ignore[arg-type]
 
     @property
     def backend(self) -> str:

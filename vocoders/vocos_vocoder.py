@@ -10,6 +10,7 @@ import torch
 
 from vocoders.audio import AudioConfig
 from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.onnx_backend import ONNX, OnnxGenerator
 from vocoders.streaming import stream_vocode
 from vocoders.vocos import VocosConfig, VocosGenerator, receptive_field_frames
 
@@ -25,15 +26,17 @@ class VocosVocoder(Vocoder):
     parallel = True
     config_type = VocosConfig
     # Eager is the fast path: the trunk is a handful of large frame-rate matrix products, which
-    # leave no per-layer overhead for tracing to remove.
-    backends = (EAGER,)
+    # leave no per-layer overhead for tracing to remove. ONNX runs the exported graph in ONNX
+    # Runtime (the optional onnx extra).
+    backends = (EAGER, ONNX)
 
     @classmethod
     def build_model(cls, config: VocosConfig, audio: AudioConfig) -> VocosGenerator:
         return VocosGenerator(config, audio)
 
     def _select_backend(self, backend: str) -> None:
-        self._backend = EAGER
+        self._backend = ONNX if backend == ONNX else EAGER
+        self._onnx = OnnxGenerator.from_generator(self.model, self.config.n_mels) if backend == ONNX else None
 
     @property
     def backend(self) -> str:
@@ -46,6 +49,8 @@ class VocosVocoder(Vocoder):
         return f"Vocos-style ({shape}), {self.parameter_count() / 1e6:.2f} M parameters, {self.backend}"
 
     def _forward(self, mel: torch.Tensor) -> torch.Tensor:
+        if self._onnx is not None:
+            return self._onnx(mel)
         with torch.no_grad():
             return self.model(mel)  # (1, 1, T * hop)
 

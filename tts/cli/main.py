@@ -29,8 +29,23 @@ def _command_modules() -> list:
         vocode,
     )
     from tts.cli.commands import eval as eval_command
+    from tts.cli.commands import onnx as onnx_command
 
-    return [synthesize, vocode, corpus, train, quality, gta, pack, eval_command, bench, export, serve, client]
+    return [
+        synthesize,
+        vocode,
+        corpus,
+        train,
+        quality,
+        gta,
+        pack,
+        eval_command,
+        bench,
+        export,
+        onnx_command,
+        serve,
+        client,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
