@@ -256,3 +256,18 @@ def test_vectorised_exp_within_one_ulp_of_libm() -> None:
     big = np.array([[800.0, -800.0]])
     wavenet_fast._exp_inplace(big, 0, 2, scale, scale.view(np.int64))
     assert big[0, 0] > 1e307 and 0 < big[0, 1] < 1e-307
+
+
+def test_matmul_sums_of_an_utterance_do_not_depend_on_its_tile() -> None:
+    # Bit-identical float64 sums whatever the batch: seven rows go through tiles of four, two and one.
+    rng = np.random.default_rng(0)
+    # Magnitudes spread over 2**-20 .. 2**20, so that sums round and another order would show.
+    w = (rng.standard_normal((2, 13, 11)) * 2.0 ** rng.integers(-20, 20, (2, 13, 11))).astype(np.float32)
+    x = rng.standard_normal((7, 13)).astype(np.float32)  # 13 inputs: a remainder row too
+    together = np.zeros((7, 11))
+    wavenet_fast._matmul_acc(w, 1, x, together, 0, 7)
+    for b in range(7):
+        alone = np.zeros((7, 11))
+        wavenet_fast._matmul_acc(w, 1, x, alone, b, b + 1)
+        assert np.array_equal(alone[b], together[b])
+    np.testing.assert_allclose(together, x.astype(np.float64) @ w[1].astype(np.float64), rtol=1e-12)
