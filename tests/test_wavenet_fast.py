@@ -89,7 +89,7 @@ def test_block_boundaries_and_generator_path(monkeypatch: pytest.MonkeyPatch) ->
     assert torch.equal(whole, reference)
 
 
-def test_batch_equals_single_utterances_in_either_kernel() -> None:
+def test_batch_equals_single_utterances_with_or_without_threads() -> None:
     model = make_model(wavenet_config("tiny", hop_length=HOP, n_mels=N_MELS), 4.0)
     fast = FastWaveNet.from_model(model)
     mel = random_mel(batch=2, frames=6)

@@ -410,7 +410,7 @@ def measure_peak_gflops(seconds: float = 0.2) -> float:
 
     :func:`_matmul_acc` (float32 weights, float64 sums) on a ``64 x 128`` matrix that stays in the
     L1 cache, for a tile of four utterances (each widened weight feeds four multiply-adds), timed in
-    runs of ~10 ms for about ``seconds``; the best run counts. This is the rate the sample loop
+    runs of 1,000 products for about ``seconds``; the best run counts. This is the rate the sample loop
     could reach if nothing but its matrix products took time.
     """
     rng = np.random.default_rng(0)
@@ -493,8 +493,8 @@ class FastWaveNet:
 
     def _n_groups(self, batch: int) -> int:
         """Lock-step groups for ``batch`` utterances: one per thread, but a group is split off only
-        when each keeps a full tile of :data:`_TILE` utterances, since a thread of its own speeds an
-        utterance up less than lock step does (and not at all when the other cores are busy)."""
+        when each keeps a full tile of :data:`_TILE` utterances. A second thread helps only while a
+        core is free; the weights a tile shares help always."""
         if not self.parallel:
             return 1
         return max(1, min(batch // _TILE, numba.get_num_threads()))
