@@ -141,13 +141,13 @@ def _gate(ez: np.ndarray, a: np.ndarray, row: int, half: int) -> None:
         a[row, j] = np.float32((2.0 / (1.0 + ez[row, j]) - 1.0) * (1.0 / (1.0 + ez[row, half + j])))
 
 
-@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy")
 def _row4(x: np.ndarray, b: int, i: int) -> tuple[float, float, float, float]:
     """``x[b, i:i + 4]`` as float64."""
     return np.float64(x[b, i]), np.float64(x[b, i + 1]), np.float64(x[b, i + 2]), np.float64(x[b, i + 3])
 
 
-@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy")
 def _col4(w: np.ndarray, m: int, i: int, j: int) -> tuple[float, float, float, float]:
     """``w[m, i:i + 4, j]`` as float64."""
     return (
@@ -158,7 +158,7 @@ def _col4(w: np.ndarray, m: int, i: int, j: int) -> tuple[float, float, float, f
     )
 
 
-@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath={"contract"}, nogil=True, error_model="numpy")
 def _acc4(acc: float, w: tuple[float, float, float, float], x: tuple[float, float, float, float]) -> float:
     """``acc + w0 x0 + w1 x1 + w2 x2 + w3 x3`` summed left to right: every matrix product's unit of work."""
     return (((acc + w[0] * x[0]) + w[1] * x[1]) + w[2] * x[2]) + w[3] * x[3]
