@@ -128,6 +128,32 @@ def wavenet_config(name: str, hop_length: int, n_mels: int) -> WaveNetConfig:
     return dataclasses.replace(WAVENET_PRESETS[name], hop_length=hop_length, n_mels=n_mels)
 
 
+def sample_flops(cfg: WaveNetConfig) -> int:
+    """Floating-point operations per generated sample in the matrix products, a multiply-add counted as 2.
+
+    With ``L`` layers, residual ``R``, gate ``G``, skip ``S`` and ``C`` classes:
+
+    * dilated conv, every layer: ``2R`` inputs (two taps) x ``G`` outputs;
+    * output 1x1, layers ``1 .. L-1``: ``G/2`` x ``(R + S)``; the last layer computes only its skip
+      columns, ``G/2`` x ``S`` (its residual output feeds nothing);
+    * head: ``S`` x ``S`` and ``S`` x ``C``.
+
+    So ``2 * (L*2R*G + (L-1)*(G/2)*(R+S) + (G/2)*S + S*S + S*C)``. For the bundled "small" WaveNet
+    (L=16, R=64, G=128, S=64, C=256): ``2 * (262144 + 122880 + 4096 + 4096 + 16384) = 819,200``.
+    Left out: the element-wise work (``L*G + C`` exponentials, 2,304 for "small", with their adds
+    and divisions) and the conditioning, computed at frame rate once per utterance.
+    """
+    r, g, s, c, n = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels, cfg.n_classes, cfg.n_layers
+    half = g // 2
+    macs = n * 2 * r * g + (n - 1) * half * (r + s) + half * s + s * s + s * c
+    return 2 * macs
+
+
+def floor_rtf(cfg: WaveNetConfig, sample_rate: int, gflops: float) -> float:
+    """Real-time factor (compute seconds per audio second) of :func:`sample_flops` at ``gflops`` GFLOP/s."""
+    return sample_flops(cfg) * sample_rate / (gflops * 1e9)
+
+
 def draw_uniforms(batch: int, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """The random numbers of one generation: ``(B, n_samples)`` float64 in [0, 1), on the CPU."""
     return torch.rand(batch, n_samples, generator=generator, dtype=torch.float64)
