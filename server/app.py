@@ -126,7 +126,8 @@ class GanspeechServer:
         for name in HEALTH_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         logger.info(
-            "serving voices %s on %s: %d workers (%d torch threads each), at most %d WaveNet jobs, queue %d",
+            "serving voices %s on %s: %d workers (%d torch threads each), at most %d sequential-vocoder "
+            "(WaveNet) jobs, queue %d",
             ", ".join(registry.names),
             self.address,
             self.config.workers,

@@ -40,7 +40,8 @@ class ServerConfig:
     voices: tuple[VoiceSpec, ...] = ()  # empty: the bundled voice; the first listed is the default
     # Synthesis jobs running at once, all vocoders together; torch gets cores // workers threads each.
     workers: int = 2
-    # WaveNet jobs running at once; kept below `workers` so WaveNet can never take every worker.
+    # Jobs of sequential (non-parallel) vocoders, i.e. WaveNet, running at once; kept below `workers`
+    # so they can never take every worker from the parallel ones.
     max_wavenet_jobs: int = 1
     # Requests that may wait for a worker; beyond that, RESOURCE_EXHAUSTED instead of a growing queue.
     max_queue: int = 16
@@ -71,7 +72,7 @@ class ServerConfig:
         if not 1 <= self.max_wavenet_jobs < self.workers:
             raise UserError(
                 f"--max-wavenet-jobs must be between 1 and workers - 1 = {self.workers - 1} "
-                f"(got {self.max_wavenet_jobs}) so GAN requests always have a worker"
+                f"(got {self.max_wavenet_jobs}) so parallel-vocoder requests always have a worker"
             )
         if self.max_queue < 0:
             raise UserError(f"--max-queue must be 0 or more (got {self.max_queue})")

@@ -83,7 +83,7 @@ def _server_measure(client: Any, voice: str) -> Measure:
 def _probe_texts(
     client: Any, texts: Sequence[tuple[str, str]], voice: str, probe: str | None
 ) -> list[BenchText]:
-    """Audio length and sentence count of each text, from one streamed request with the GAN vocoder."""
+    """Audio length and sentence count of each text, from one streamed request with a parallel vocoder."""
     prepared = []
     for name, text in texts:
         seconds, sentences = 0.0, 0
@@ -211,12 +211,14 @@ def run_server_bench(
                     f"voice {voice_info.name!r} on {address} has no {voc!r}; it offers {sorted(offered)}"
                 )
         targets = [Target(voc, voc, None, None) for voc in vocoders]
-        probe = GAN_VOCODER if GAN_VOCODER in vocoders else None
+        parallel = {vocoder_name(v.vocoder) for v in voice_info.vocoder_info if v.parallel}
+        probe = next((voc for voc in vocoders if voc in parallel), None)
         prepared = _probe_texts(client, texts, voice, probe)
         notes = [SERVER_LABEL_NOTE, "peak memory is this client's process, not the server's"]
         if probe is None:
             notes.append(
-                "without hifigan the texts' audio lengths were not probed: no case is skipped in advance"
+                "without a parallel vocoder the texts' audio lengths were not probed: no case is skipped "
+                "in advance"
             )
         if not voice_info.trained:
             notes.append(

@@ -224,14 +224,14 @@ def test_job_gate_counts_refusals_and_drops_waiters_that_give_up() -> None:
 
 
 def test_admission_refuses_wavenet_without_taking_a_worker() -> None:
-    adm = Admission(workers=2, max_wavenet_jobs=1, max_queue=0)
-    with adm.job(needs_wavenet=True):
-        with pytest.raises(Overloaded), adm.job(needs_wavenet=True):
+    adm = Admission(workers=2, max_sequential_jobs=1, max_queue=0)
+    with adm.job(parallel=False):
+        with pytest.raises(Overloaded), adm.job(parallel=False):
             pass
         assert adm.workers.in_use == 1  # the refused WaveNet request holds nothing
-        with adm.job(needs_wavenet=False):
+        with adm.job(parallel=True):
             assert adm.workers.in_use == 2
-    assert adm.workers.in_use == 0 and adm.wavenet.in_use == 0
+    assert adm.workers.in_use == 0 and adm.sequential.in_use == 0
 
 
 @pytest.mark.parametrize(
@@ -367,22 +367,22 @@ def test_wavenet_stream_yields_per_sentence(client: SynthesisClient, server: Gan
     next(first)
     first_sentence = decode(next(first).chunk.audio, "linear16")
     first.cancel()  # the rest is not needed: the server stops and frees the WaveNet slot
-    _poll(lambda: server.admission.wavenet.in_use == 0, timeout=PROMPT_S * 2)
+    _poll(lambda: server.admission.sequential.in_use == 0, timeout=PROMPT_S * 2)
     np.testing.assert_array_equal(first_sentence, unary[: len(first_sentence)])
     assert result.format.vocoder == pb.VOCODER_WAVENET
 
 
 def test_compare_runs_both_vocoders(client: SynthesisClient) -> None:
     reply = client.compare(SHORT, encoding="wav", seed=2)
-    assert reply.hifigan.vocoder == pb.VOCODER_HIFIGAN and reply.wavenet.vocoder == pb.VOCODER_WAVENET
-    gan, wn = response_audio(reply.hifigan), response_audio(reply.wavenet)
+    assert reply.gan.vocoder == pb.VOCODER_HIFIGAN and reply.wavenet.vocoder == pb.VOCODER_WAVENET
+    gan, wn = response_audio(reply.gan), response_audio(reply.wavenet)
     assert len(gan) == len(wn) > 0  # one mel, two vocoders
     assert not np.array_equal(gan, wn)
     assert reply.vocoder_speed_ratio == pytest.approx(
-        reply.wavenet.latency.vocoder_ms / reply.hifigan.latency.vocoder_ms
+        reply.wavenet.latency.vocoder_ms / reply.gan.latency.vocoder_ms
     )
     assert reply.total_speed_ratio == pytest.approx(
-        reply.wavenet.latency.total_ms / reply.hifigan.latency.total_ms
+        reply.wavenet.latency.total_ms / reply.gan.latency.total_ms
     )
     seeded = response_audio(client.synthesize(SHORT, vocoder="wavenet", encoding="wav", seed=2))
     np.testing.assert_array_equal(wn, seeded)
@@ -462,9 +462,9 @@ def test_voice_without_the_vocoder_is_invalid_argument(tiny_voice_dir: Path, syn
     try:
         with SynthesisClient(srv.address, timeout=30) as c:
             code, details = _code(c.synthesize, SHORT, vocoder="wavenet")
-            assert code == grpc.StatusCode.INVALID_ARGUMENT and "hifigan" in details
-            code, _ = _code(c.compare, SHORT)
-            assert code == grpc.StatusCode.INVALID_ARGUMENT
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "offers VOCODER_HIFIGAN" in details
+            code, details = _code(c.compare, SHORT)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "has no VOCODER_WAVENET" in details
             assert c.synthesize(SHORT).audio
     finally:
         srv.stop()
@@ -540,7 +540,7 @@ def test_audio_over_max_audio_seconds_is_refused_before_any_vocoder(
                 assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_audio_seconds" in details
             assert time.monotonic() - t0 < len(calls) * PROMPT_S
             assert vocoder_spy == [], "refused requests must not reach a vocoder"
-            assert srv.admission.workers.in_use == 0 and srv.admission.wavenet.in_use == 0
+            assert srv.admission.workers.in_use == 0 and srv.admission.sequential.in_use == 0
             assert c.synthesize(SHORT).audio and c.stream_audio(SHORT).audio.size
     finally:
         srv.stop()
@@ -608,7 +608,7 @@ def test_deadline_stops_wavenet_and_frees_the_worker(
         t0 = time.monotonic()
         code, _ = _code(c.synthesize, LONG, vocoder="wavenet", timeout=1.0)
         assert code == grpc.StatusCode.DEADLINE_EXCEEDED
-        freed_after = _poll(lambda: adm.wavenet.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
+        freed_after = _poll(lambda: adm.sequential.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
         assert outcomes == ["cancelled"], "the sample loop should have been stopped, not run to the end"
         assert time.monotonic() - t0 < 1.0 + PROMPT_S * 2
         assert freed_after < PROMPT_S
@@ -622,7 +622,7 @@ def test_wavenet_limit_gives_resource_exhausted_while_gan_is_served(slow_server:
         busy = c.stream(LONG, vocoder="wavenet", timeout=120)
         first = next(busy)  # the format message: the job holds its slots now
         assert first.WhichOneof("content") == "format"
-        assert adm.wavenet.in_use == 1
+        assert adm.sequential.in_use == 1
         t0 = time.monotonic()
         code, details = _code(c.synthesize, SHORT, vocoder="wavenet", timeout=30)
         assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "WaveNet" in details
@@ -631,9 +631,9 @@ def test_wavenet_limit_gives_resource_exhausted_while_gan_is_served(slow_server:
         assert time.monotonic() - t0 < PROMPT_S  # refused at once, not queued
         reply = c.synthesize(SHORT, vocoder="hifigan", timeout=30)  # GAN still has a worker
         assert reply.audio and reply.vocoder == pb.VOCODER_HIFIGAN
-        assert adm.wavenet.in_use == 1, "the long WaveNet job should still be running"
+        assert adm.sequential.in_use == 1, "the long WaveNet job should still be running"
         busy.cancel()  # the client gives up: generation stops and the worker is freed
-        freed_after = _poll(lambda: adm.wavenet.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
+        freed_after = _poll(lambda: adm.sequential.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
         assert freed_after < PROMPT_S
 
 
