@@ -122,8 +122,11 @@ class SynthesisClient:
         speaking_rate: float = 1.0,
         seed: int = 0,
         timeout: float | None = None,
+        batching: bool = True,
     ) -> pb.SynthesizeResponse:
+        """``batching`` False: run alone, never in a batch with concurrent requests."""
         request = synthesize_request(text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed)
+        request.no_batching = not batching
         return self.stub.Synthesize(request, timeout=self._timeout(timeout))
 
     def stream(

@@ -34,6 +34,7 @@ import grpc
 import numpy as np
 
 from server.admission import Admission, Overloaded, StoppedWaiting
+from server.batching import BatchedResult, Batcher
 from server.config import ServerConfig
 from server.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
@@ -130,6 +131,7 @@ def _latency(
     queue_ms: float,
     first_chunk_ms: float = 0.0,
     audio_seconds: float | None = None,
+    batch: BatchedResult | None = None,
 ) -> pb.Latency:
     seconds = timings.audio_seconds if audio_seconds is None else audio_seconds
     return pb.Latency(
@@ -141,6 +143,8 @@ def _latency(
         first_chunk_ms=first_chunk_ms,
         server_ms=call.server_ms(),
         queue_ms=queue_ms,
+        batch_wait_ms=batch.batch_wait_ms if batch is not None else 0.0,
+        batch_size=batch.batch_size if batch is not None else 1,
     )
 
 
@@ -151,15 +155,19 @@ def _summary(latency: pb.Latency, audio_seconds: float) -> str:
     )
     if latency.first_chunk_ms:
         text += f" first_chunk_ms={latency.first_chunk_ms:.1f}"
+    if latency.batch_size > 1:
+        text += f" batch={latency.batch_size} batch_wait_ms={latency.batch_wait_ms:.1f}"
     return text
 
 
 class SynthesisServicer(pb_grpc.SynthesizerServicer):
     """Serves the voices of a :class:`VoiceRegistry` once :meth:`set_registry` has been called."""
 
-    def __init__(self, config: ServerConfig, admission: Admission) -> None:
+    def __init__(self, config: ServerConfig, admission: Admission, batcher: Batcher | None = None) -> None:
+        """``batcher``: groups unary requests of parallel vocoders (None: each runs alone)."""
         self.config = config
         self.admission = admission
+        self.batcher = batcher
         self._registry: VoiceRegistry | None = None
         self._draining = False
         self._shutdown = threading.Event()
@@ -211,9 +219,13 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     ) -> pb.SynthesizeResponse:
         with self._rpc("Synthesize", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,))
-            with self.admission.job(job.parallel, call.should_stop) as queue_ms:
-                result = self._run(job, job.vocoders[0], call, outputs=1)
-                response = self._response(job, result, call, queue_ms)
+            if self.batcher is not None and job.parallel and not request.no_batching:
+                batched = self.batcher.synthesize(job, call.should_stop, self._audio_check(job, call, outputs=1))
+                response = self._response(job, batched.result, call, batched.queue_ms, batched)
+            else:
+                with self.admission.job(job.parallel, call.should_stop) as queue_ms:
+                    result = self._run(job, job.vocoders[0], call, outputs=1)
+                    response = self._response(job, result, call, queue_ms)
             self._check_unary_size(len(response.audio), response.audio_seconds)
             call.summary = _summary(response.latency, response.audio_seconds)
             return response
@@ -450,7 +462,12 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         )
 
     def _response(
-        self, job: Job, result: SynthesisResult, call: _Call, queue_ms: float
+        self,
+        job: Job,
+        result: SynthesisResult,
+        call: _Call,
+        queue_ms: float,
+        batch: BatchedResult | None = None,
     ) -> pb.SynthesizeResponse:
         audio = resample(result.audio, result.sample_rate, job.sample_rate)
         return pb.SynthesizeResponse(
@@ -458,7 +475,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             encoding=ENCODING_ENUMS[job.encoding],
             sample_rate_hz=job.sample_rate,
             audio_seconds=len(audio) / job.sample_rate,
-            latency=_latency(result.timings, call, queue_ms),
+            latency=_latency(result.timings, call, queue_ms, batch=batch),
             vocoder=VOCODER_ENUMS[VocoderKind.parse(result.timings.vocoder)],
             normalized_text=result.normalized_text,
             voice=job.voice,

@@ -79,6 +79,9 @@ def _start(registry: VoiceRegistry, **overrides) -> GanspeechServer:
         "workers": 2,
         "max_wavenet_jobs": 1,
         "max_queue": 16,
+        # Each unary request alone: these tests spy on Synthesizer.synthesize; the batched path has
+        # tests of its own (test_batching.py).
+        "max_batch": 1,
     }
     fields.update(overrides)
     srv = build_server(ServerConfig(**fields), loader=lambda _cfg: registry)

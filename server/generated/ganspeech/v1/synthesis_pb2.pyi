@@ -30,7 +30,7 @@ AUDIO_ENCODING_WAV: AudioEncoding
 AUDIO_ENCODING_FLAC: AudioEncoding
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed")
+    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed", "no_batching")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     VOCODER_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class SynthesizeRequest(_message.Message):
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SPEAKING_RATE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    NO_BATCHING_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     vocoder: Vocoder
@@ -45,10 +46,11 @@ class SynthesizeRequest(_message.Message):
     sample_rate_hz: int
     speaking_rate: float
     seed: int
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    no_batching: bool
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., no_batching: _Optional[bool] = ...) -> None: ...
 
 class Latency(_message.Message):
-    __slots__ = ("frontend_ms", "text2mel_ms", "vocoder_ms", "total_ms", "rtf", "first_chunk_ms", "server_ms", "queue_ms")
+    __slots__ = ("frontend_ms", "text2mel_ms", "vocoder_ms", "total_ms", "rtf", "first_chunk_ms", "server_ms", "queue_ms", "batch_wait_ms", "batch_size")
     FRONTEND_MS_FIELD_NUMBER: _ClassVar[int]
     TEXT2MEL_MS_FIELD_NUMBER: _ClassVar[int]
     VOCODER_MS_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +59,8 @@ class Latency(_message.Message):
     FIRST_CHUNK_MS_FIELD_NUMBER: _ClassVar[int]
     SERVER_MS_FIELD_NUMBER: _ClassVar[int]
     QUEUE_MS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     frontend_ms: float
     text2mel_ms: float
     vocoder_ms: float
@@ -65,7 +69,9 @@ class Latency(_message.Message):
     first_chunk_ms: float
     server_ms: float
     queue_ms: float
-    def __init__(self, frontend_ms: _Optional[float] = ..., text2mel_ms: _Optional[float] = ..., vocoder_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., rtf: _Optional[float] = ..., first_chunk_ms: _Optional[float] = ..., server_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ...) -> None: ...
+    batch_wait_ms: float
+    batch_size: int
+    def __init__(self, frontend_ms: _Optional[float] = ..., text2mel_ms: _Optional[float] = ..., vocoder_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., rtf: _Optional[float] = ..., first_chunk_ms: _Optional[float] = ..., server_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., batch_wait_ms: _Optional[float] = ..., batch_size: _Optional[int] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
     __slots__ = ("audio", "encoding", "sample_rate_hz", "audio_seconds", "latency", "vocoder", "normalized_text", "voice", "generator")
