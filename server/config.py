@@ -61,10 +61,11 @@ class ServerConfig:
     # HiFi-GAN mel frames per streamed chunk (0.5 s at 16 kHz / hop 256): small enough for a quick
     # first chunk, large enough that per-chunk overhead stays negligible.
     stream_chunk_frames: int = 32
-    # Unary requests for one voice and parallel vocoder that may share a vocoder pass; 1 turns
-    # batching off (each request runs alone, as a stream always does). 8 covers a 16-client load on
-    # 2 workers, and a batch's pass stays bounded (server.batching.MAX_BATCH_AUDIO_S).
-    max_batch: int = 8
+    # Unary requests for one voice and parallel vocoder that may share a vocoder pass; 1 (off: each
+    # request runs alone, as a stream always does) because on a CPU a GAN vocoder's cost is per
+    # sample: one thread vocoding 4 or 8 equal mels batched took 0.8-1.35x the time of as many single
+    # passes (HiFi-GAN, Vocos base), so batching added latency without adding throughput there.
+    max_batch: int = 1
     # How long an idle server's first request waits for others to join its batch. Under load,
     # requests join while the batch waits for a worker; idle, this is all the latency batching adds.
     batch_wait_ms: float = 2.0

@@ -171,6 +171,7 @@ def load_test(
     issued = 0
     latencies: list[float] = []
     audio_seconds: list[float] = []
+    batch_sizes: list[int] = []  # as the server reports them: 1 when it ran a request alone
     errors: dict[str, int] = {}
     start = time.perf_counter()
     deadline = start + budget_s
@@ -194,6 +195,7 @@ def load_test(
             with lock:
                 latencies.append((time.perf_counter() - t0) * MS_PER_S)
                 audio_seconds.append(resp.audio_seconds)
+                batch_sizes.append(resp.latency.batch_size or 1)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-client") as pool:
         for future in [pool.submit(one_client) for _ in range(concurrency)]:
@@ -205,6 +207,7 @@ def load_test(
         "text": text.name,
         "streaming": False,
         "batching": batching,
+        "mean_batch_size": float(np.mean(batch_sizes)) if batch_sizes else None,
         "background_wavenet": background.stop() if background is not None else None,
         "concurrency": concurrency,
         "requests": issued,

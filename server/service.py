@@ -1,7 +1,8 @@
 """The ``ganspeech.v1.Synthesizer`` servicer: validation, admission, synthesis, status codes.
 
 Handlers run on the gRPC server's thread pool, never on its I/O (completion-queue) thread, and
-each takes a worker slot from :class:`server.admission.Admission` before touching a model. Every
+each takes a worker slot from :class:`server.admission.Admission` before touching a model (a
+unary request of a GAN vocoder may instead share its batch's slot, :mod:`server.batching`). Every
 RPC runs inside :meth:`SynthesisServicer._rpc`, which maps its outcome to a status and writes its
 one log line.
 

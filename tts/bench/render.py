@@ -88,7 +88,7 @@ def load_lines(report: BenchReport) -> list[str]:
         throughput = _fmt(t["throughput_rps"], 2)
         codes = ", ".join(f"{n} {code}" for code, n in sorted(t.get("error_codes", {}).items()))
         failed = f"{t['errors']} failed: {codes}" if t["errors"] else "none failed"
-        mode = " batched" if t.get("batching") else ""
+        mode = f" batched (mean batch {t['mean_batch_size']:.1f})" if t.get("batching") and t.get("mean_batch_size") else ""
         background = t.get("background_wavenet")
         if background:
             mode += f" + {background['clients']} WaveNet clients ({background['completed']} served)"
