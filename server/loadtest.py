@@ -65,6 +65,7 @@ def _rpc_message(exc: Exception) -> str:
 
 def _server_measure(client: Any, voice: str) -> Measure:
     """Measure through ``client`` (a :class:`server.client.SynthesisClient`): unary, then streamed."""
+
     def measure(target: Target, text: str, config: BenchConfig) -> RunSample:
         try:
             t0 = time.perf_counter()
@@ -117,7 +118,8 @@ class _BackgroundWaveNet:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._loop, args=(client, text, voice), daemon=True) for _ in range(clients)
+            threading.Thread(target=self._loop, args=(client, text, voice), daemon=True)
+            for _ in range(clients)
         ]
         for t in self._threads:
             t.start()
@@ -331,7 +333,11 @@ def run_server_bench(
             **asdict(config),  # every BenchConfig field: the report records all that shaped the run
             "server": address,
             **({"concurrency": concurrency} if concurrency is not None else {}),
-            **({"background_wavenet_clients": background_wavenet_clients} if background_wavenet_clients else {}),
+            **(
+                {"background_wavenet_clients": background_wavenet_clients}
+                if background_wavenet_clients
+                else {}
+            ),
         },
         texts=prepared,
         cases=cases,

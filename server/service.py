@@ -221,7 +221,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         with self._rpc("Synthesize", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,))
             if self.batcher is not None and job.parallel and not request.no_batching:
-                batched = self.batcher.synthesize(job, call.should_stop, self._audio_check(job, call, outputs=1))
+                batched = self.batcher.synthesize(
+                    job, call.should_stop, self._audio_check(job, call, outputs=1)
+                )
                 response = self._response(job, batched.result, call, batched.queue_ms, batched)
             else:
                 with self.admission.job(job.parallel, call.should_stop) as queue_ms:

@@ -80,7 +80,7 @@ def _start(registry: VoiceRegistry, **overrides) -> GanspeechServer:
         "max_wavenet_jobs": 1,
         "max_queue": 16,
         # Each unary request alone: these tests spy on Synthesizer.synthesize; the batched path has
-        # tests of its own (test_batching.py).
+        # tests of its own (test_dynamic_batching.py).
         "max_batch": 1,
     }
     fields.update(overrides)

@@ -95,7 +95,9 @@ def test_distinct_texts_in_one_batch_each_get_their_own_audio(
         assert reply.normalized_text == synth.synthesize(text, vocoder=kind).normalized_text
         lat = reply.latency
         assert lat.batch_size == len(TEXTS)
-        assert lat.vocoder_ms > 0 and lat.total_ms == pytest.approx(lat.frontend_ms + lat.text2mel_ms + lat.vocoder_ms)
+        assert lat.vocoder_ms > 0 and lat.total_ms == pytest.approx(
+            lat.frontend_ms + lat.text2mel_ms + lat.vocoder_ms
+        )
         # Where the time went is visible: the batch's wait and the others' work are in server_ms.
         assert lat.server_ms >= lat.queue_ms + lat.batch_wait_ms + lat.total_ms
 
@@ -138,7 +140,10 @@ def test_one_members_refusal_or_failure_stays_its_own(
         too_long = " ".join(TEXTS * 3)
         replies = _concurrently(srv.address, [{"text": TEXTS[0]}, {"text": too_long}])
         assert response_audio(replies[0]).size
-        assert replies[1].code() == grpc.StatusCode.INVALID_ARGUMENT and "max_audio_seconds" in replies[1].details()
+        assert (
+            replies[1].code() == grpc.StatusCode.INVALID_ARGUMENT
+            and "max_audio_seconds" in replies[1].details()
+        )
         assert vocoder_calls == [1]  # the refused text never reached the vocoder
 
         def broken(mels, vocoder):
