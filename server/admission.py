@@ -1,10 +1,12 @@
 """Admission control: how many synthesis jobs run at once, in which order, and who is turned away.
 
 Two gates guard the workers. Every job passes the shared worker gate (``workers`` slots, and a
-bounded queue of requests waiting for one). WaveNet jobs first pass their own smaller gate,
-which never queues: a WaveNet job takes seconds to minutes, so a caller is better told at once
-that the server is busy than left waiting behind others. Because the WaveNet gate is smaller than
-the worker gate, WaveNet can never hold every worker and starve GAN requests.
+bounded queue of requests waiting for one). Jobs of a sequential vocoder (one that is not
+:attr:`~vocoders.base.Vocoder.parallel`: WaveNet, one sample at a time) first pass their own
+smaller gate, which never queues: such a job takes seconds to minutes, so a caller is better told
+at once that the server is busy than left waiting behind others. Because the sequential gate is
+smaller than the worker gate, sequential vocoders can never hold every worker and starve the
+parallel ones.
 
 The worker queue is strictly first come, first served, for every vocoder alike: a freed slot is
 handed to the longest waiter, never to whichever thread wakes first, so a request's wait is
@@ -130,23 +132,26 @@ class JobGate:
 
 
 class Admission:
-    """The worker gate shared by every vocoder and WaveNet's own gate in front of it."""
+    """The worker gate shared by every vocoder and the sequential vocoders' own gate in front of it."""
 
-    def __init__(self, workers: int, max_wavenet_jobs: int, max_queue: int) -> None:
-        if not 1 <= max_wavenet_jobs < workers:
-            raise ValueError("max_wavenet_jobs must be at least 1 and below workers")
+    def __init__(self, workers: int, max_sequential_jobs: int, max_queue: int) -> None:
+        if not 1 <= max_sequential_jobs < workers:
+            raise ValueError("max_sequential_jobs must be at least 1 and below workers")
         self.workers = JobGate("worker", workers, max_queue)
-        self.wavenet = JobGate("WaveNet", max_wavenet_jobs, 0)
+        self.sequential = JobGate("sequential-vocoder (WaveNet)", max_sequential_jobs, 0)
 
     @contextmanager
-    def job(self, needs_wavenet: bool, should_stop: Callable[[], bool] | None = None) -> Iterator[float]:
-        """Hold the slots one job needs for the ``with`` block; yields the milliseconds spent waiting."""
+    def job(self, parallel: bool, should_stop: Callable[[], bool] | None = None) -> Iterator[float]:
+        """Hold the slots one job needs for the ``with`` block; yields the milliseconds spent waiting.
+
+        ``parallel``: False when the job runs a sequential vocoder, which needs its gate too.
+        """
         t0 = time.perf_counter()
         with ExitStack() as held:
-            # WaveNet's gate first: a refused WaveNet request must not have taken a worker slot.
-            if needs_wavenet:
-                self.wavenet.acquire(should_stop)
-                held.callback(self.wavenet.release)
+            # The sequential gate first: a refused request must not have taken a worker slot.
+            if not parallel:
+                self.sequential.acquire(should_stop)
+                held.callback(self.sequential.release)
             self.workers.acquire(should_stop)
             held.callback(self.workers.release)
             yield (time.perf_counter() - t0) * MS_PER_S
@@ -154,16 +159,14 @@ class Admission:
     @property
     def refused(self) -> int:
         """Requests refused for capacity since the server started, by either gate."""
-        return self.workers.refused + self.wavenet.refused
+        return self.workers.refused + self.sequential.refused
 
     @property
     def max_handler_threads(self) -> int:
         """RPC handler threads that can be held by admitted or queued jobs at once."""
         return self.workers.capacity + self.workers.max_waiting
 
-    def limits(self) -> dict[str, tuple[int, int]]:
-        """Vocoder -> (concurrent jobs, queued requests) it may have."""
-        return {
-            "hifigan": (self.workers.capacity, self.workers.max_waiting),
-            "wavenet": (self.wavenet.capacity, self.wavenet.max_waiting),
-        }
+    def limits(self, parallel: bool) -> tuple[int, int]:
+        """(concurrent jobs, queued requests) a parallel or a sequential vocoder may have."""
+        gate = self.workers if parallel else self.sequential
+        return gate.capacity, gate.max_waiting

@@ -24,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.admission import Admission
+from server.batching import Batcher
 from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
@@ -66,7 +67,10 @@ class GanspeechServer:
     def __init__(self, config: ServerConfig, loader: VoiceLoader | None = None) -> None:
         self.config = config
         self.admission = Admission(config.workers, config.max_wavenet_jobs, config.max_queue)
-        self.servicer = SynthesisServicer(config, self.admission)
+        batcher = (
+            Batcher(self.admission, config.max_batch, config.batch_wait_ms) if config.max_batch > 1 else None
+        )
+        self.servicer = SynthesisServicer(config, self.admission, batcher)
         self.health = health.HealthServicer()
         for name in HEALTH_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -74,7 +78,8 @@ class GanspeechServer:
         # Every running or queued job holds a handler thread; the extra threads answer everything
         # else (health, ListVoices, refusals) at once. gRPC's own concurrency cap stays off: it
         # would refuse health checks too, and without a log line; admission refuses instead.
-        handler_threads = self.admission.max_handler_threads + EXTRA_HANDLER_THREADS
+        # With batching, each running or queued job is a batch of up to max_batch requests.
+        handler_threads = self.admission.max_handler_threads * config.max_batch + EXTRA_HANDLER_THREADS
         self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="ganspeech-rpc")
         self.server = grpc.server(
             self._pool,
@@ -126,13 +131,16 @@ class GanspeechServer:
         for name in HEALTH_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         logger.info(
-            "serving voices %s on %s: %d workers (%d torch threads each), at most %d WaveNet jobs, queue %d",
+            "serving voices %s on %s: %d workers (%d torch threads each), at most %d sequential-vocoder "
+            "(WaveNet) jobs, queue %d, batches of up to %d (%.0f ms window)",
             ", ".join(registry.names),
             self.address,
             self.config.workers,
             threads,
             self.config.max_wavenet_jobs,
             self.config.max_queue,
+            self.config.max_batch,
+            self.config.batch_wait_ms,
         )
         return registry
 

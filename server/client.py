@@ -1,7 +1,7 @@
 """A small Python client for the synthesis service (what ``ganspeech client`` uses).
 
 with SynthesisClient("127.0.0.1:50051") as client:
-    response = client.synthesize("Hello there.", vocoder="hifigan", encoding="wav")
+    response = client.synthesize("Hello there.", vocoder=VocoderKind.VOCOS, encoding="wav")
     Path("hello.wav").write_bytes(response.audio)
 """
 
@@ -19,8 +19,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from server.encoding import ENCODINGS, LINEAR16, decode
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
-from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_NAMES
+from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_KINDS
 from tts.errors import UserError
+from vocoders.base import VocoderKind
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11; only type checkers read this
@@ -29,12 +30,12 @@ MS_PER_S = 1000.0
 DEFAULT_SERVER = "127.0.0.1:50051"
 
 
-def vocoder_enum(name: str) -> int:
-    """``"hifigan"`` / ``"wavenet"`` as the proto enum value."""
+def vocoder_enum(name: str | VocoderKind) -> int:
+    """A vocoder kind, or its name (``"vocos"``), as the proto enum value."""
     try:
-        return VOCODER_ENUMS[name]
-    except KeyError:
-        raise UserError(f"unknown vocoder {name!r}; choose one of {', '.join(VOCODER_ENUMS)}") from None
+        return VOCODER_ENUMS[VocoderKind.parse(name)]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def encoding_enum(name: str) -> int:
@@ -46,7 +47,9 @@ def encoding_enum(name: str) -> int:
 
 
 def vocoder_name(value: int) -> str:
-    return VOCODER_NAMES.get(value, str(value))
+    """The kind name of a proto enum value (its number for a kind this client does not know)."""
+    kind = VOCODER_KINDS.get(value)
+    return kind.value if kind is not None else str(value)
 
 
 def response_audio(response: pb.SynthesizeResponse) -> np.ndarray:
@@ -56,7 +59,7 @@ def response_audio(response: pb.SynthesizeResponse) -> np.ndarray:
 
 def synthesize_request(
     text: str,
-    vocoder: str,
+    vocoder: str | VocoderKind,
     voice: str,
     encoding: str,
     sample_rate_hz: int,
@@ -112,21 +115,24 @@ class SynthesisClient:
     def synthesize(
         self,
         text: str,
-        vocoder: str = "hifigan",
+        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
         voice: str = "",
         encoding: str = "wav",
         sample_rate_hz: int = 0,
         speaking_rate: float = 1.0,
         seed: int = 0,
         timeout: float | None = None,
+        batching: bool = True,
     ) -> pb.SynthesizeResponse:
+        """``batching`` False: run alone, never in a batch with concurrent requests."""
         request = synthesize_request(text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed)
+        request.no_batching = not batching
         return self.stub.Synthesize(request, timeout=self._timeout(timeout))
 
     def stream(
         self,
         text: str,
-        vocoder: str = "hifigan",
+        vocoder: str | VocoderKind = VocoderKind.HIFIGAN,
         voice: str = "",
         sample_rate_hz: int = 0,
         speaking_rate: float = 1.0,
@@ -169,7 +175,9 @@ class SynthesisClient:
         speaking_rate: float = 1.0,
         seed: int = 0,
         timeout: float | None = None,
+        gan_vocoder: str | VocoderKind | None = None,
     ) -> pb.CompareResponse:
+        """``gan_vocoder``: the parallel vocoder set against WaveNet (None: the voice's preferred)."""
         request = pb.CompareRequest(
             text=text,
             voice=voice,
@@ -177,6 +185,7 @@ class SynthesisClient:
             sample_rate_hz=sample_rate_hz,
             speaking_rate=speaking_rate,
             seed=seed,
+            gan_vocoder=pb.VOCODER_UNSPECIFIED if gan_vocoder is None else vocoder_enum(gan_vocoder),
         )
         return self.stub.Compare(request, timeout=self._timeout(timeout))
 

@@ -2,7 +2,9 @@
 
 :func:`run_server_bench` measures the same cases as :func:`tts.bench.runner.run_bench`, but each
 request goes to a running server, so the totals include the RPC, queueing and encoding; with a
-concurrency it then load-tests every measured case (:func:`load_test`).
+concurrency it then load-tests every measured case (:func:`load_test`): a parallel vocoder twice,
+with the server's dynamic batching and with every request asking to run alone, optionally with
+WaveNet clients running beside it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tts.bench.runner import Measure, run_cases
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb
 from tts.units import MS_PER_S
+from vocoders.base import VocoderKind
 
 # Per-request deadline: a long WaveNet request can take minutes on a small CPU.
 SERVER_REQUEST_TIMEOUT_S = 600.0
@@ -43,6 +46,9 @@ SERVING = "SERVING"
 P50, P99 = 50.0, 99.0
 # Requests of one load test per concurrent client, when --requests is not given.
 LOAD_REQUESTS_PER_CLIENT = 4
+# A background WaveNet client refused for capacity waits this long before it asks again, as a
+# well-behaved client backs off.
+BACKGROUND_BACKOFF_S = 0.5
 SERVER_LABEL_NOTE = (
     "server mode: frontend, text2mel and vocoder are the server's own stage times; total and first audio "
     "are measured by this client and include the RPC, waiting for a worker and encoding"
@@ -59,6 +65,7 @@ def _rpc_message(exc: Exception) -> str:
 
 def _server_measure(client: Any, voice: str) -> Measure:
     """Measure through ``client`` (a :class:`server.client.SynthesisClient`): unary, then streamed."""
+
     def measure(target: Target, text: str, config: BenchConfig) -> RunSample:
         try:
             t0 = time.perf_counter()
@@ -83,7 +90,7 @@ def _server_measure(client: Any, voice: str) -> Measure:
 def _probe_texts(
     client: Any, texts: Sequence[tuple[str, str]], voice: str, probe: str | None
 ) -> list[BenchText]:
-    """Audio length and sentence count of each text, from one streamed request with the GAN vocoder."""
+    """Audio length and sentence count of each text, from one streamed request with a parallel vocoder."""
     prepared = []
     for name, text in texts:
         seconds, sentences = 0.0, 0
@@ -101,6 +108,42 @@ def _probe_texts(
     return prepared
 
 
+class _BackgroundWaveNet:
+    """``clients`` threads sending unary WaveNet requests in a loop until :meth:`stop`."""
+
+    def __init__(self, client: Any, text: str, voice: str, clients: int) -> None:
+        self.clients = clients
+        self.completed = 0
+        self.codes: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(client, text, voice), daemon=True)
+            for _ in range(clients)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, client: Any, text: str, voice: str) -> None:
+        while not self._stop.is_set():
+            try:
+                client.synthesize(text, vocoder=VocoderKind.WAVENET, voice=voice, encoding="linear16")
+            except grpc.RpcError as exc:
+                with self._lock:
+                    self.codes[exc.code().name] = self.codes.get(exc.code().name, 0) + 1
+                self._stop.wait(BACKGROUND_BACKOFF_S)
+                continue
+            with self._lock:
+                self.completed += 1
+
+    def stop(self) -> dict[str, Any]:
+        """Stop (each thread ends after its request in flight) and report what they got."""
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+        return {"clients": self.clients, "completed": self.completed, "error_codes": dict(self.codes)}
+
+
 def load_test(
     client: Any,
     vocoder: str,
@@ -110,17 +153,27 @@ def load_test(
     requests: int,
     budget_s: float,
     seed: int = 0,
+    batching: bool = True,
+    background_wavenet_clients: int = 0,
 ) -> dict[str, Any]:
     """``concurrency`` clients sending unary requests until ``requests`` were sent or ``budget_s`` passed.
 
     Bounded both ways, so a slow vocoder cannot make the test run away; refused requests (the
     server's RESOURCE_EXHAUSTED when its queue is full) are counted by status code, not timed.
+    ``batching`` False asks the server to run every request alone; ``background_wavenet_clients``
+    send WaveNet requests beside the test (backing off when refused) while it runs.
     """
 
+    background = (
+        _BackgroundWaveNet(client, text.text, voice, background_wavenet_clients)
+        if background_wavenet_clients
+        else None
+    )
     lock = threading.Lock()
     issued = 0
     latencies: list[float] = []
     audio_seconds: list[float] = []
+    batch_sizes: list[int] = []  # as the server reports them: 1 when it ran a request alone
     errors: dict[str, int] = {}
     start = time.perf_counter()
     deadline = start + budget_s
@@ -135,7 +188,7 @@ def load_test(
             t0 = time.perf_counter()
             try:
                 resp = client.synthesize(
-                    text.text, vocoder=vocoder, voice=voice, encoding="linear16", seed=seed
+                    text.text, vocoder=vocoder, voice=voice, encoding="linear16", seed=seed, batching=batching
                 )
             except grpc.RpcError as exc:
                 with lock:
@@ -144,6 +197,7 @@ def load_test(
             with lock:
                 latencies.append((time.perf_counter() - t0) * MS_PER_S)
                 audio_seconds.append(resp.audio_seconds)
+                batch_sizes.append(resp.latency.batch_size or 1)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-client") as pool:
         for future in [pool.submit(one_client) for _ in range(concurrency)]:
@@ -154,6 +208,9 @@ def load_test(
         "vocoder": vocoder,
         "text": text.name,
         "streaming": False,
+        "batching": batching,
+        "mean_batch_size": float(np.mean(batch_sizes)) if batch_sizes else None,
+        "background_wavenet": background.stop() if background is not None else None,
         "concurrency": concurrency,
         "requests": issued,
         "errors": sum(errors.values()),
@@ -181,15 +238,22 @@ def run_server_bench(
     concurrency: int | None = None,
     requests: int | None = None,
     progress: bool | None = None,
+    background_wavenet_clients: int = 0,
 ) -> BenchReport:
     """The same measurements through the gRPC service at ``address``; with ``concurrency``, load tests too.
 
     Every case is first timed one request at a time (unary and streamed). With ``concurrency``,
     each measured case is then load-tested: ``requests`` (default :data:`LOAD_REQUESTS_PER_CLIENT`
-    per client) unary requests from ``concurrency`` clients at once, within the case budget.
+    per client) unary requests from ``concurrency`` clients at once, within the case budget; a
+    parallel vocoder's case twice, batched and unbatched, each beside
+    ``background_wavenet_clients`` WaveNet clients.
     """
     if concurrency is not None and concurrency < 1:
         raise UserError("--concurrency must be at least 1")
+    if background_wavenet_clients < 0:
+        raise UserError("--background-wavenet-clients must be 0 or more")
+    if background_wavenet_clients and concurrency is None:
+        raise UserError("--background-wavenet-clients runs beside a load test: give --concurrency too")
     if requests is not None and requests < 1:
         raise UserError("--requests must be at least 1")
     if not vocoders:
@@ -211,12 +275,14 @@ def run_server_bench(
                     f"voice {voice_info.name!r} on {address} has no {voc!r}; it offers {sorted(offered)}"
                 )
         targets = [Target(voc, voc, None, None) for voc in vocoders]
-        probe = GAN_VOCODER if GAN_VOCODER in vocoders else None
+        parallel = {vocoder_name(v.vocoder) for v in voice_info.vocoder_info if v.parallel}
+        probe = next((voc for voc in vocoders if voc in parallel), None)
         prepared = _probe_texts(client, texts, voice, probe)
         notes = [SERVER_LABEL_NOTE, "peak memory is this client's process, not the server's"]
         if probe is None:
             notes.append(
-                "without hifigan the texts' audio lengths were not probed: no case is skipped in advance"
+                "without a parallel vocoder the texts' audio lengths were not probed: no case is skipped "
+                "in advance"
             )
         if not voice_info.trained:
             notes.append(
@@ -232,18 +298,24 @@ def run_server_bench(
                 if not case.runs:
                     notes.append(f"load test {case.label} / {case.text}: skipped, the case was not measured")
                     continue
-                load.append(
-                    load_test(
-                        client,
-                        case.vocoder,
-                        by_name[case.text],
-                        voice,
-                        concurrency,
-                        n_requests,
-                        config.case_budget_s,
-                        config.seed,
+                # Batching applies to parallel vocoders only; the unbatched run is the baseline.
+                for batching in (False, True) if case.vocoder in parallel else (False,):
+                    load.append(
+                        load_test(
+                            client,
+                            case.vocoder,
+                            by_name[case.text],
+                            voice,
+                            concurrency,
+                            n_requests,
+                            config.case_budget_s,
+                            config.seed,
+                            batching=batching,
+                            background_wavenet_clients=background_wavenet_clients
+                            if case.vocoder in parallel
+                            else 0,
+                        )
                     )
-                )
     finally:
         client.close()
     return BenchReport(
@@ -261,6 +333,11 @@ def run_server_bench(
             **asdict(config),  # every BenchConfig field: the report records all that shaped the run
             "server": address,
             **({"concurrency": concurrency} if concurrency is not None else {}),
+            **(
+                {"background_wavenet_clients": background_wavenet_clients}
+                if background_wavenet_clients
+                else {}
+            ),
         },
         texts=prepared,
         cases=cases,

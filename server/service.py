@@ -1,7 +1,8 @@
 """The ``ganspeech.v1.Synthesizer`` servicer: validation, admission, synthesis, status codes.
 
 Handlers run on the gRPC server's thread pool, never on its I/O (completion-queue) thread, and
-each takes a worker slot from :class:`server.admission.Admission` before touching a model. Every
+each takes a worker slot from :class:`server.admission.Admission` before touching a model (a
+unary request of a GAN vocoder may instead share its batch's slot, :mod:`server.batching`). Every
 RPC runs inside :meth:`SynthesisServicer._rpc`, which maps its outcome to a status and writes its
 one log line.
 
@@ -34,6 +35,7 @@ import grpc
 import numpy as np
 
 from server.admission import Admission, Overloaded, StoppedWaiting
+from server.batching import BatchedResult, Batcher
 from server.config import ServerConfig
 from server.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
@@ -41,10 +43,18 @@ from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.memory import release_free_memory
 from server.printable import escape, one_line, printable
 from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
-from server.validation import ENCODING_ENUMS, VOCODER_ENUMS, VOCODER_NAMES, Job, validate
+from server.validation import (
+    ENCODING_ENUMS,
+    VOCODER_ENUMS,
+    VOCODER_KINDS,
+    Job,
+    gan_vocoder_kind,
+    validate,
+)
 from server.voices import VoiceRegistry
 from tts.errors import UserError
 from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
+from vocoders.base import Vocoder, VocoderKind
 from vocoders.wavenet import GenerationCancelled
 
 logger = logging.getLogger(__name__)
@@ -122,6 +132,7 @@ def _latency(
     queue_ms: float,
     first_chunk_ms: float = 0.0,
     audio_seconds: float | None = None,
+    batch: BatchedResult | None = None,
 ) -> pb.Latency:
     seconds = timings.audio_seconds if audio_seconds is None else audio_seconds
     return pb.Latency(
@@ -133,6 +144,8 @@ def _latency(
         first_chunk_ms=first_chunk_ms,
         server_ms=call.server_ms(),
         queue_ms=queue_ms,
+        batch_wait_ms=batch.batch_wait_ms if batch is not None else 0.0,
+        batch_size=batch.batch_size if batch is not None else 1,
     )
 
 
@@ -143,15 +156,19 @@ def _summary(latency: pb.Latency, audio_seconds: float) -> str:
     )
     if latency.first_chunk_ms:
         text += f" first_chunk_ms={latency.first_chunk_ms:.1f}"
+    if latency.batch_size > 1:
+        text += f" batch={latency.batch_size} batch_wait_ms={latency.batch_wait_ms:.1f}"
     return text
 
 
 class SynthesisServicer(pb_grpc.SynthesizerServicer):
     """Serves the voices of a :class:`VoiceRegistry` once :meth:`set_registry` has been called."""
 
-    def __init__(self, config: ServerConfig, admission: Admission) -> None:
+    def __init__(self, config: ServerConfig, admission: Admission, batcher: Batcher | None = None) -> None:
+        """``batcher``: groups unary requests of parallel vocoders (None: each runs alone)."""
         self.config = config
         self.admission = admission
+        self.batcher = batcher
         self._registry: VoiceRegistry | None = None
         self._draining = False
         self._shutdown = threading.Event()
@@ -203,9 +220,15 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     ) -> pb.SynthesizeResponse:
         with self._rpc("Synthesize", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,))
-            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
-                result = self._run(job, job.vocoders[0], call, outputs=1)
-                response = self._response(job, result, call, queue_ms)
+            if self.batcher is not None and job.parallel and not request.no_batching:
+                batched = self.batcher.synthesize(
+                    job, call.should_stop, self._audio_check(job, call, outputs=1)
+                )
+                response = self._response(job, batched.result, call, batched.queue_ms, batched)
+            else:
+                with self.admission.job(job.parallel, call.should_stop) as queue_ms:
+                    result = self._run(job, job.vocoders[0], call, outputs=1)
+                    response = self._response(job, result, call, queue_ms)
             self._check_unary_size(len(response.audio), response.audio_seconds)
             call.summary = _summary(response.latency, response.audio_seconds)
             return response
@@ -215,30 +238,36 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
     ) -> Iterator[pb.SynthesizeStreamResponse]:
         with self._rpc("SynthesizeStream", context, request.text, request.vocoder) as call:
             job = self._validate(call, request, (request.vocoder,), streaming=True)
-            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
+            with self.admission.job(job.parallel, call.should_stop) as queue_ms:
                 yield from self._stream(job, call, queue_ms)
 
     def Compare(self, request: pb.CompareRequest, context: grpc.ServicerContext) -> pb.CompareResponse:
         with self._rpc("Compare", context, request.text) as call:
-            call.vocoder = "both"
-            job = self._validate(call, request, (pb.VOCODER_HIFIGAN, pb.VOCODER_WAVENET))
-            with self.admission.job(job.needs_wavenet, call.should_stop) as queue_ms:
+            registry = self._registry_or_unavailable()
+            call.voice = request.voice or registry.default
+            voice, synth = registry.get(request.voice)
+            kinds = (gan_vocoder_kind(request.gan_vocoder, voice, synth), VocoderKind.WAVENET)
+            call.vocoder = "+".join(k.value for k in kinds)
+            job = self._validate(call, request, kinds)
+            gan_voc, wavenet_voc = job.vocoders
+            with self.admission.job(job.parallel, call.should_stop) as queue_ms:
                 # One after the other on one worker: neither run's timing is disturbed by the other.
                 # The first run's check counts both outputs, so neither vocoder runs for audio
                 # that could not be returned.
-                gan = self._response(job, self._run(job, "hifigan", call, outputs=2), call, queue_ms)
-                wavenet = self._response(job, self._run(job, "wavenet", call, outputs=2), call, queue_ms)
+                gan = self._response(job, self._run(job, gan_voc, call, outputs=2), call, queue_ms)
+                wavenet = self._response(job, self._run(job, wavenet_voc, call, outputs=2), call, queue_ms)
             self._check_unary_size(
                 len(gan.audio) + len(wavenet.audio), gan.audio_seconds + wavenet.audio_seconds
             )
             response = pb.CompareResponse(
-                hifigan=gan,
+                gan=gan,
                 wavenet=wavenet,
                 vocoder_speed_ratio=_ratio(wavenet.latency.vocoder_ms, gan.latency.vocoder_ms),
                 total_speed_ratio=_ratio(wavenet.latency.total_ms, gan.latency.total_ms),
             )
             call.summary = (
-                f"hifigan_total_ms={gan.latency.total_ms:.1f} wavenet_total_ms={wavenet.latency.total_ms:.1f} "
+                f"{gan_voc.kind}_total_ms={gan.latency.total_ms:.1f} "
+                f"{wavenet_voc.kind}_total_ms={wavenet.latency.total_ms:.1f} "
                 f"vocoder_speed_ratio={response.vocoder_speed_ratio:.1f}"
             )
             return response
@@ -258,12 +287,13 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                     is_default=name == registry.default,
                     trained=synth.manifest.trained,
                     description=synth.manifest.description,
+                    vocoder_info=[_vocoder_info(v) for v in synth.vocoder_map.values()],
                 )
                 for name, synth in registry.items()
                 if synth.manifest.language.lower().startswith(prefix)
             ]
             call.summary = f"voices={len(voices)}"
-            return pb.ListVoicesResponse(voices=voices, limits=self._limits())
+            return pb.ListVoicesResponse(voices=voices, limits=self._limits(registry))
 
     # The scaffold every RPC runs in.
 
@@ -298,7 +328,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         context.set_trailing_metadata(((REQUEST_ID_KEY, rid),))
         call = _Call(rpc=rpc, rid=rid, context=context, shutdown=self._shutdown, chars=len(text))
         if vocoder is not None:
-            call.vocoder = VOCODER_NAMES.get(vocoder, str(vocoder))
+            kind = VOCODER_KINDS.get(vocoder)
+            call.vocoder = kind.value if kind is not None else str(vocoder)
         with self._cond:
             self._active += 1
         return call
@@ -423,10 +454,10 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
 
         return check
 
-    def _run(self, job: Job, vocoder: str, call: _Call, outputs: int) -> SynthesisResult:
+    def _run(self, job: Job, vocoder: Vocoder, call: _Call, outputs: int) -> SynthesisResult:
         return job.synth.synthesize(
             job.text,
-            vocoder=vocoder,
+            vocoder=vocoder.kind,
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
@@ -434,7 +465,12 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         )
 
     def _response(
-        self, job: Job, result: SynthesisResult, call: _Call, queue_ms: float
+        self,
+        job: Job,
+        result: SynthesisResult,
+        call: _Call,
+        queue_ms: float,
+        batch: BatchedResult | None = None,
     ) -> pb.SynthesizeResponse:
         audio = resample(result.audio, result.sample_rate, job.sample_rate)
         return pb.SynthesizeResponse(
@@ -442,10 +478,11 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             encoding=ENCODING_ENUMS[job.encoding],
             sample_rate_hz=job.sample_rate,
             audio_seconds=len(audio) / job.sample_rate,
-            latency=_latency(result.timings, call, queue_ms),
-            vocoder=VOCODER_ENUMS[result.timings.vocoder],
+            latency=_latency(result.timings, call, queue_ms, batch=batch),
+            vocoder=VOCODER_ENUMS[VocoderKind.parse(result.timings.vocoder)],
             normalized_text=result.normalized_text,
             voice=job.voice,
+            generator=result.timings.generator,
         )
 
     def _check_unary_size(self, n_bytes: int, audio_seconds: float) -> None:
@@ -464,8 +501,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 encoding=ENCODING_ENUMS[LINEAR16],
                 sample_rate_hz=job.sample_rate,
                 channels=MONO,
-                vocoder=VOCODER_ENUMS[vocoder],
+                vocoder=VOCODER_ENUMS[vocoder.kind],
                 voice=job.voice,
+                generator=vocoder.generator_name,
             )
         )
         resampler = StreamResampler(job.synth.sample_rate, job.sample_rate)
@@ -475,7 +513,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         sentences: list[str] = []
         pieces = job.synth.synthesize_stream(
             job.text,
-            vocoder=vocoder,
+            vocoder=vocoder.kind,
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
@@ -513,19 +551,28 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             )
         )
 
-    def _limits(self) -> pb.ServerLimits:
+    def _limits(self, registry: VoiceRegistry) -> pb.ServerLimits:
+        # Every kind some voice offers; each is limited by its class (parallel or sequential).
+        offered = {v.kind: v.parallel for _, synth in registry.items() for v in synth.vocoder_map.values()}
+        limits = [(kind, self.admission.limits(offered[kind])) for kind in VocoderKind if kind in offered]
         return pb.ServerLimits(
             max_text_chars=self.config.max_text_chars,
             max_concurrent_jobs=self.admission.workers.capacity,
             vocoder_limits=[
-                pb.VocoderLimit(vocoder=VOCODER_ENUMS[name], max_concurrent_jobs=jobs, max_queued_jobs=queued)
-                for name, (jobs, queued) in self.admission.limits().items()
+                pb.VocoderLimit(vocoder=VOCODER_ENUMS[kind], max_concurrent_jobs=jobs, max_queued_jobs=queued)
+                for kind, (jobs, queued) in limits
             ],
             supported_sample_rates_hz=list(SUPPORTED_SAMPLE_RATES),
             encodings=list(ENCODING_ENUMS.values()),
             max_unary_audio_bytes=self.config.max_unary_audio_bytes,
             max_audio_seconds=self.config.max_audio_seconds,
         )
+
+
+def _vocoder_info(vocoder: Vocoder) -> pb.VocoderInfo:
+    return pb.VocoderInfo(
+        vocoder=VOCODER_ENUMS[vocoder.kind], generator=vocoder.generator_name, parallel=vocoder.parallel
+    )
 
 
 def _ratio(slow_ms: float, fast_ms: float) -> float:

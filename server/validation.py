@@ -8,19 +8,26 @@ taken.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.config import ServerConfig
 from server.encoding import FLAC, LINEAR16, WAV
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
+from server.printable import printable
 from server.resample import SUPPORTED_SAMPLE_RATES
 from server.voices import VoiceRegistry
 from tts.errors import TextError, UserError
 from tts.synthesizer import Synthesizer
+from vocoders.base import Vocoder, VocoderKind
 
-# Proto enums <-> the names the library uses.
-VOCODER_NAMES = {pb.VOCODER_HIFIGAN: "hifigan", pb.VOCODER_WAVENET: "wavenet"}
-VOCODER_ENUMS = {name: value for value, name in VOCODER_NAMES.items()}
+# Proto enums <-> the library's vocoder kinds: ``VOCODER_<KIND>`` for every kind, so a kind the
+# proto does not list fails at import rather than at a client.
+VOCODER_KINDS = {pb.Vocoder.Value(f"VOCODER_{kind.name}"): kind for kind in VocoderKind}
+VOCODER_ENUMS = {kind: value for value, kind in VOCODER_KINDS.items()}
+# The parallel vocoder Compare sets against WaveNet when the request names none, best first:
+# Vocos is both faster and closer to the recordings than HiFi-GAN.
+PREFERRED_GAN_VOCODERS = (VocoderKind.VOCOS, VocoderKind.HIFIGAN)
 ENCODING_NAMES = {
     pb.AUDIO_ENCODING_LINEAR16: LINEAR16,
     pb.AUDIO_ENCODING_WAV: WAV,
@@ -40,15 +47,16 @@ class Job:
     text: str
     voice: str  # the resolved voice name (the default's when the request left it empty)
     synth: Synthesizer
-    vocoders: tuple[str, ...]  # one vocoder, or both for Compare
+    vocoders: tuple[Vocoder, ...]  # one vocoder, or a GAN vocoder and WaveNet for Compare
     encoding: str  # one of server.encoding.ENCODINGS
     sample_rate: int  # output rate in Hz (the voice's own when the request said 0)
     speaking_rate: float
     seed: int
 
     @property
-    def needs_wavenet(self) -> bool:
-        return "wavenet" in self.vocoders
+    def parallel(self) -> bool:
+        """True when every vocoder of the job is parallel; a sequential one needs its own slot."""
+        return all(v.parallel for v in self.vocoders)
 
 
 def _check_text(text: str, config: ServerConfig) -> None:
@@ -61,12 +69,48 @@ def _check_text(text: str, config: ServerConfig) -> None:
         )
 
 
-def _vocoder_name(value: int) -> str:
+def vocoder_label(kind: VocoderKind) -> str:
+    """The proto enum name of ``kind``, as clients write it (``VOCODER_HIFIGAN``)."""
+    return pb.Vocoder.Name(VOCODER_ENUMS[kind])
+
+
+def _labels(kinds: Iterable[VocoderKind]) -> str:
+    return ", ".join(vocoder_label(k) for k in kinds)
+
+
+def _vocoder_kind(value: int) -> VocoderKind:
     if value == pb.VOCODER_UNSPECIFIED:
-        raise UserError("vocoder is required: set VOCODER_HIFIGAN (fast, parallel) or VOCODER_WAVENET (slow)")
-    if value not in VOCODER_NAMES:
-        raise UserError(f"unknown vocoder {value}; use VOCODER_HIFIGAN or VOCODER_WAVENET")
-    return VOCODER_NAMES[value]
+        raise UserError(f"vocoder is required: set one of {_labels(VocoderKind)} (ListVoices lists each voice's)")
+    if value not in VOCODER_KINDS:
+        raise UserError(f"unknown vocoder {value}; use one of {_labels(VocoderKind)}")
+    return VOCODER_KINDS[value]
+
+
+def _voice_vocoder(voice: str, synth: Synthesizer, kind: VocoderKind) -> Vocoder:
+    """The vocoder ``kind`` of ``voice``; INVALID_ARGUMENT naming what the voice offers otherwise."""
+    try:
+        return synth.vocoder_map[kind]
+    except KeyError:
+        raise UserError(
+            f"voice '{printable(voice)}' has no {vocoder_label(kind)}; it offers {_labels(synth.vocoders)}"
+        ) from None
+
+
+def gan_vocoder_kind(value: int, voice: str, synth: Synthesizer) -> VocoderKind:
+    """Compare's parallel vocoder: the one asked for, or the voice's preferred one (UNSPECIFIED)."""
+    parallel = [k for k, v in synth.vocoder_map.items() if v.parallel]
+    if value == pb.VOCODER_UNSPECIFIED:
+        ranked = [k for k in PREFERRED_GAN_VOCODERS if k in parallel] + parallel
+        if not ranked:
+            raise UserError(f"voice '{printable(voice)}' has no parallel vocoder to compare with")
+        return ranked[0]
+    kind = _vocoder_kind(value)
+    if not _voice_vocoder(voice, synth, kind).parallel:
+        raise UserError(
+            f"gan_vocoder must be a parallel vocoder, not {vocoder_label(kind)}; "
+            f"voice '{printable(voice)}' offers {_labels(parallel)}"
+        )
+    return kind
 
 
 def _encoding_name(value: int, streaming: bool) -> str:
@@ -109,7 +153,7 @@ def validate(
     *,
     text: str,
     voice: str,
-    vocoders: tuple[int, ...],
+    vocoders: tuple[int | VocoderKind, ...],
     encoding: int,
     sample_rate_hz: int,
     speaking_rate: float,
@@ -118,21 +162,23 @@ def validate(
     config: ServerConfig,
     streaming: bool = False,
 ) -> Job:
-    """Check one request's fields (cheapest first) and run the frontend on its text."""
+    """Check one request's fields (cheapest first) and run the frontend on its text.
+
+    ``vocoders``: proto enum values as the request gave them, or kinds the server chose.
+    """
     _check_text(text, config)
-    names = tuple(_vocoder_name(v) for v in vocoders)
+    kinds = tuple(v if isinstance(v, VocoderKind) else _vocoder_kind(v) for v in vocoders)
     encoding_name = _encoding_name(encoding, streaming)
     rate = _speaking_rate(speaking_rate)
     voice_name, synth = registry.get(voice)
-    for name in names:
-        synth.check_vocoder(name)
+    chosen = tuple(_voice_vocoder(voice_name, synth, k) for k in kinds)
     out_rate = _sample_rate(sample_rate_hz, synth)
     synth.analyze(text)  # raises TextError when nothing in the text can be spoken
     return Job(
         text=text,
         voice=voice_name,
         synth=synth,
-        vocoders=names,
+        vocoders=chosen,
         encoding=encoding_name,
         sample_rate=out_rate,
         speaking_rate=rate,

@@ -253,6 +253,12 @@ class Synthesizer:
         with torch.inference_mode():
             return voc.vocode(mels, seed=seed, should_stop=should_stop)
 
+    def vocode_batch(self, mels: list[torch.Tensor], vocoder: str | VocoderKind) -> list[np.ndarray]:
+        """:meth:`vocode`'s audio from one batched pass of a parallel vocoder over all ``mels``."""
+        voc = self.check_vocoder(vocoder)
+        with torch.inference_mode():
+            return voc.vocode_batch(mels)
+
     def synthesize(
         self,
         text: str,

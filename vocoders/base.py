@@ -129,6 +129,13 @@ class Vocoder(ABC):
         asked between blocks of work where the vocoder has them.
         """
 
+    def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        """What :meth:`vocode` returns for ``mels``, from one batched pass (:mod:`vocoders.batching`).
+
+        Only :attr:`parallel` kinds offer it: a sequential vocoder runs one utterance at a time.
+        """
+        raise NotImplementedError(f"{self.kind.value} is not parallel: it vocodes one utterance at a time")
+
     def stream(
         self,
         mel: torch.Tensor,

@@ -10,6 +10,7 @@ import torch
 
 from vocoders.audio import AudioConfig
 from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.batching import vocode_padded
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator, preset_name, receptive_field_frames
 from vocoders.hifigan_fast import BACKENDS, OptimizedGenerator, optimize_generator
 from vocoders.onnx_backend import ONNX, OnnxGenerator
@@ -52,6 +53,9 @@ class HiFiGANVocoder(Vocoder):
         self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
     ) -> list[np.ndarray]:
         return [self._fast(m).reshape(-1).numpy() for m in mels]  # (1, 1, T * hop) -> (T * hop,)
+
+    def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        return vocode_padded(self._fast, self.hop_length, mels, receptive_field_frames(self.config))
 
     def stream(
         self,

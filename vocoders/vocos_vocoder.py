@@ -10,6 +10,7 @@ import torch
 
 from vocoders.audio import AudioConfig
 from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.batching import vocode_padded
 from vocoders.onnx_backend import ONNX, OnnxGenerator
 from vocoders.streaming import stream_vocode
 from vocoders.vocos import VocosConfig, VocosGenerator, receptive_field_frames
@@ -58,6 +59,9 @@ class VocosVocoder(Vocoder):
         self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
     ) -> list[np.ndarray]:
         return [self._forward(m).reshape(-1).numpy() for m in mels]
+
+    def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        return vocode_padded(self._forward, self.hop_length, mels, receptive_field_frames(self.config))
 
     def stream(
         self,

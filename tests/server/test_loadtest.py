@@ -41,6 +41,7 @@ def test_server_mode_unary_streaming_and_load_test(synth: Synthesizer, tmp_path:
             concurrency=2,
             requests=4,
             progress=False,
+            background_wavenet_clients=1,
         )
     finally:
         srv.stop()
@@ -60,10 +61,24 @@ def test_server_mode_unary_streaming_and_load_test(synth: Synthesizer, tmp_path:
     (ratio,) = doc["ratios"]
     assert ratio["total_speedup"] > 0
     load = doc["server"]["load"]
-    assert [(t["vocoder"], t["requests"]) for t in load] == [("hifigan", 4), ("wavenet", 4)]
-    gan, ar = load
-    # GAN requests queue for a worker; WaveNet ones beyond its one slot are refused at once, by design.
-    assert gan["errors"] == 0 and gan["throughput_rps"] == pytest.approx(4 / gan["duration_s"])
+    # The GAN vocoder unbatched (the baseline) and batched, each beside one WaveNet client; WaveNet alone.
+    assert [(t["vocoder"], t["batching"], t["requests"]) for t in load] == [
+        ("hifigan", False, 4),
+        ("hifigan", True, 4),
+        ("wavenet", False, 4),
+    ]
+    *gans, ar = load
+    for gan in gans:
+        # GAN requests queue for a worker; WaveNet ones beyond its one slot are refused at once, by design.
+        assert gan["errors"] == 0 and gan["throughput_rps"] == pytest.approx(4 / gan["duration_s"])
+        background = gan["background_wavenet"]
+        assert (
+            background["clients"] == 1
+            and background["completed"] + sum(background["error_codes"].values()) >= 1
+        )
+        assert set(background["error_codes"]) <= {"RESOURCE_EXHAUSTED"}
+    assert ar["background_wavenet"] is None
+    assert [t["mean_batch_size"] for t in load] == [1.0, 1.0, 1.0]
     assert set(ar["error_codes"]) <= {"RESOURCE_EXHAUSTED"} and ar["errors"] == sum(
         ar["error_codes"].values()
     )
@@ -75,7 +90,11 @@ def test_server_mode_unary_streaming_and_load_test(synth: Synthesizer, tmp_path:
             <= t["latency_ms"]["p99"]
             <= t["latency_ms"]["max"]
         )
-    assert "load hifigan / short: 2 concurrent clients" in format_table(rep)
+    table = format_table(rep)
+    assert "load hifigan + 1 WaveNet clients" in table
+    # This server does not batch (--max-batch 1): the batched run says so.
+    assert "load hifigan batched (mean batch 1.0) + 1 WaveNet clients" in table
+    assert "load wavenet / short: 2 concurrent clients" in table
 
 
 def test_server_mode_reports_an_unreachable_server() -> None:

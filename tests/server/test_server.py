@@ -79,6 +79,9 @@ def _start(registry: VoiceRegistry, **overrides) -> GanspeechServer:
         "workers": 2,
         "max_wavenet_jobs": 1,
         "max_queue": 16,
+        # Each unary request alone: these tests spy on Synthesizer.synthesize; the batched path has
+        # tests of its own (test_dynamic_batching.py).
+        "max_batch": 1,
     }
     fields.update(overrides)
     srv = build_server(ServerConfig(**fields), loader=lambda _cfg: registry)
@@ -224,14 +227,14 @@ def test_job_gate_counts_refusals_and_drops_waiters_that_give_up() -> None:
 
 
 def test_admission_refuses_wavenet_without_taking_a_worker() -> None:
-    adm = Admission(workers=2, max_wavenet_jobs=1, max_queue=0)
-    with adm.job(needs_wavenet=True):
-        with pytest.raises(Overloaded), adm.job(needs_wavenet=True):
+    adm = Admission(workers=2, max_sequential_jobs=1, max_queue=0)
+    with adm.job(parallel=False):
+        with pytest.raises(Overloaded), adm.job(parallel=False):
             pass
         assert adm.workers.in_use == 1  # the refused WaveNet request holds nothing
-        with adm.job(needs_wavenet=False):
+        with adm.job(parallel=True):
             assert adm.workers.in_use == 2
-    assert adm.workers.in_use == 0 and adm.wavenet.in_use == 0
+    assert adm.workers.in_use == 0 and adm.sequential.in_use == 0
 
 
 @pytest.mark.parametrize(
@@ -284,12 +287,12 @@ def test_list_voices_reports_voices_and_limits(client: SynthesisClient, server: 
     assert [v.name for v in reply.voices] == [VOICE]
     voice = reply.voices[0]
     assert voice.language_code == "en-us" and voice.native_sample_rate_hz == 16000
-    assert set(voice.vocoders) == {pb.VOCODER_HIFIGAN, pb.VOCODER_WAVENET}
+    assert set(voice.vocoders) == {pb.VOCODER_HIFIGAN, pb.VOCODER_VOCOS, pb.VOCODER_WAVENET}
     assert voice.is_default and not voice.trained
     lim = reply.limits
     assert lim.max_text_chars == server.config.max_text_chars and lim.max_concurrent_jobs == 2
     per_vocoder = {v.vocoder: v.max_concurrent_jobs for v in lim.vocoder_limits}
-    assert per_vocoder == {pb.VOCODER_HIFIGAN: 2, pb.VOCODER_WAVENET: 1}
+    assert per_vocoder == {pb.VOCODER_HIFIGAN: 2, pb.VOCODER_VOCOS: 2, pb.VOCODER_WAVENET: 1}
     assert set(lim.encodings) == {pb.AUDIO_ENCODING_LINEAR16, pb.AUDIO_ENCODING_WAV, pb.AUDIO_ENCODING_FLAC}
     assert list(lim.supported_sample_rates_hz) == list(SUPPORTED_SAMPLE_RATES)
     assert lim.max_audio_seconds == server.config.max_audio_seconds > 0
@@ -320,7 +323,7 @@ def test_encodings_and_resampling(client: SynthesisClient, synth: Synthesizer) -
     np.testing.assert_array_equal(by_encoding["flac"], by_encoding["linear16"])
     reply = client.synthesize(SHORT, encoding="flac", sample_rate_hz=22050)
     assert reply.sample_rate_hz == 22050 and sf.info(io.BytesIO(reply.audio)).samplerate == 22050
-    expected = resample(synth.synthesize(SHORT).audio, 16000, 22050)
+    expected = resample(synth.synthesize(SHORT, vocoder="hifigan").audio, 16000, 22050)
     np.testing.assert_allclose(response_audio(reply), to_pcm16(expected) / 32767, atol=1e-6)
 
 
@@ -367,22 +370,23 @@ def test_wavenet_stream_yields_per_sentence(client: SynthesisClient, server: Gan
     next(first)
     first_sentence = decode(next(first).chunk.audio, "linear16")
     first.cancel()  # the rest is not needed: the server stops and frees the WaveNet slot
-    _poll(lambda: server.admission.wavenet.in_use == 0, timeout=PROMPT_S * 2)
+    _poll(lambda: server.admission.sequential.in_use == 0, timeout=PROMPT_S * 2)
     np.testing.assert_array_equal(first_sentence, unary[: len(first_sentence)])
     assert result.format.vocoder == pb.VOCODER_WAVENET
 
 
 def test_compare_runs_both_vocoders(client: SynthesisClient) -> None:
     reply = client.compare(SHORT, encoding="wav", seed=2)
-    assert reply.hifigan.vocoder == pb.VOCODER_HIFIGAN and reply.wavenet.vocoder == pb.VOCODER_WAVENET
-    gan, wn = response_audio(reply.hifigan), response_audio(reply.wavenet)
+    assert reply.gan.vocoder == pb.VOCODER_VOCOS  # the voice's preferred GAN vocoder
+    assert reply.wavenet.vocoder == pb.VOCODER_WAVENET
+    gan, wn = response_audio(reply.gan), response_audio(reply.wavenet)
     assert len(gan) == len(wn) > 0  # one mel, two vocoders
     assert not np.array_equal(gan, wn)
     assert reply.vocoder_speed_ratio == pytest.approx(
-        reply.wavenet.latency.vocoder_ms / reply.hifigan.latency.vocoder_ms
+        reply.wavenet.latency.vocoder_ms / reply.gan.latency.vocoder_ms
     )
     assert reply.total_speed_ratio == pytest.approx(
-        reply.wavenet.latency.total_ms / reply.hifigan.latency.total_ms
+        reply.wavenet.latency.total_ms / reply.gan.latency.total_ms
     )
     seeded = response_audio(client.synthesize(SHORT, vocoder="wavenet", encoding="wav", seed=2))
     np.testing.assert_array_equal(wn, seeded)
@@ -462,9 +466,9 @@ def test_voice_without_the_vocoder_is_invalid_argument(tiny_voice_dir: Path, syn
     try:
         with SynthesisClient(srv.address, timeout=30) as c:
             code, details = _code(c.synthesize, SHORT, vocoder="wavenet")
-            assert code == grpc.StatusCode.INVALID_ARGUMENT and "hifigan" in details
-            code, _ = _code(c.compare, SHORT)
-            assert code == grpc.StatusCode.INVALID_ARGUMENT
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "offers VOCODER_HIFIGAN" in details
+            code, details = _code(c.compare, SHORT)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "has no VOCODER_WAVENET" in details
             assert c.synthesize(SHORT).audio
     finally:
         srv.stop()
@@ -540,7 +544,7 @@ def test_audio_over_max_audio_seconds_is_refused_before_any_vocoder(
                 assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_audio_seconds" in details
             assert time.monotonic() - t0 < len(calls) * PROMPT_S
             assert vocoder_spy == [], "refused requests must not reach a vocoder"
-            assert srv.admission.workers.in_use == 0 and srv.admission.wavenet.in_use == 0
+            assert srv.admission.workers.in_use == 0 and srv.admission.sequential.in_use == 0
             assert c.synthesize(SHORT).audio and c.stream_audio(SHORT).audio.size
     finally:
         srv.stop()
@@ -608,7 +612,7 @@ def test_deadline_stops_wavenet_and_frees_the_worker(
         t0 = time.monotonic()
         code, _ = _code(c.synthesize, LONG, vocoder="wavenet", timeout=1.0)
         assert code == grpc.StatusCode.DEADLINE_EXCEEDED
-        freed_after = _poll(lambda: adm.wavenet.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
+        freed_after = _poll(lambda: adm.sequential.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
         assert outcomes == ["cancelled"], "the sample loop should have been stopped, not run to the end"
         assert time.monotonic() - t0 < 1.0 + PROMPT_S * 2
         assert freed_after < PROMPT_S
@@ -622,7 +626,7 @@ def test_wavenet_limit_gives_resource_exhausted_while_gan_is_served(slow_server:
         busy = c.stream(LONG, vocoder="wavenet", timeout=120)
         first = next(busy)  # the format message: the job holds its slots now
         assert first.WhichOneof("content") == "format"
-        assert adm.wavenet.in_use == 1
+        assert adm.sequential.in_use == 1
         t0 = time.monotonic()
         code, details = _code(c.synthesize, SHORT, vocoder="wavenet", timeout=30)
         assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "WaveNet" in details
@@ -631,16 +635,16 @@ def test_wavenet_limit_gives_resource_exhausted_while_gan_is_served(slow_server:
         assert time.monotonic() - t0 < PROMPT_S  # refused at once, not queued
         reply = c.synthesize(SHORT, vocoder="hifigan", timeout=30)  # GAN still has a worker
         assert reply.audio and reply.vocoder == pb.VOCODER_HIFIGAN
-        assert adm.wavenet.in_use == 1, "the long WaveNet job should still be running"
+        assert adm.sequential.in_use == 1, "the long WaveNet job should still be running"
         busy.cancel()  # the client gives up: generation stops and the worker is freed
-        freed_after = _poll(lambda: adm.wavenet.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
+        freed_after = _poll(lambda: adm.sequential.in_use == 0 and adm.workers.in_use == 0, timeout=PROMPT_S * 2)
         assert freed_after < PROMPT_S
 
 
 def test_sixteen_concurrent_gan_clients(server: GanspeechServer, synth: Synthesizer) -> None:
     n = 16
     texts = [f"Request number {i} says {['yes', 'no', 'maybe', 'hello'][i % 4]}." for i in range(n)]
-    expected = [to_pcm16(synth.synthesize(t).audio) / 32767 for t in texts]
+    expected = [to_pcm16(synth.synthesize(t, vocoder="hifigan").audio) / 32767 for t in texts]
     barrier = threading.Barrier(n)
 
     def one(i: int) -> np.ndarray:
@@ -1005,7 +1009,7 @@ def test_client_command(server: GanspeechServer, tmp_path: Path, capsys: pytest.
     assert _client_cli(["stream", LONG, "--server", server.address, "-o", str(out)]) == 0
     assert sf.info(str(out)).samplerate == 16000 and sf.info(str(out)).frames > 16000
     assert _client_cli(["compare", SHORT, "--server", server.address, "-o", str(tmp_path / "c.wav")]) == 0
-    assert (tmp_path / "c_hifigan.wav").is_file() and (tmp_path / "c_wavenet.wav").is_file()
+    assert (tmp_path / "c_vocos.wav").is_file() and (tmp_path / "c_wavenet.wav").is_file()
     capsys.readouterr()
     assert _client_cli(["voices", "--server", server.address, "--json"]) == 0
     assert '"name": "tiny"' in capsys.readouterr().out

@@ -94,8 +94,12 @@ def load_lines(report: BenchReport) -> list[str]:
         throughput = _fmt(t["throughput_rps"], 2)
         codes = ", ".join(f"{n} {code}" for code, n in sorted(t.get("error_codes", {}).items()))
         failed = f"{t['errors']} failed: {codes}" if t["errors"] else "none failed"
+        mode = f" batched (mean batch {t['mean_batch_size']:.1f})" if t.get("batching") and t.get("mean_batch_size") else ""
+        background = t.get("background_wavenet")
+        if background:
+            mode += f" + {background['clients']} WaveNet clients ({background['completed']} served)"
         lines.append(
-            f"load {t['vocoder']} / {t['text']}: {t['concurrency']} concurrent clients, "
+            f"load {t['vocoder']}{mode} / {t['text']}: {t['concurrency']} concurrent clients, "
             f"{t['requests']} requests ({failed}) in {t['duration_s']:.1f} s: {throughput} requests/s, "
             f"{_fmt(t['audio_seconds_per_s'], 1)} s of audio/s, {timing}"
         )

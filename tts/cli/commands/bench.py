@@ -78,6 +78,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=None, help="with --server: concurrent clients (load test)"
     )
     p.add_argument("--requests", type=int, default=None, help="with --concurrency: requests per load test")
+    p.add_argument(
+        "--background-wavenet-clients",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --concurrency: N clients sending WaveNet requests beside each GAN load test",
+    )
     p.add_argument("--out", default="bench_results", help="output directory (default: bench_results)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -124,13 +131,16 @@ def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             requests=args.requests,
             progress=progress,
+            background_wavenet_clients=args.background_wavenet_clients,
         )
     else:
         from tts.bench.runner import run_bench
         from tts.synthesizer import Synthesizer
 
-        if args.requests is not None:
-            raise UserError("--requests sets the size of a --server --concurrency load test")
+        if args.requests is not None or args.background_wavenet_clients:
+            raise UserError(
+                "--requests and --background-wavenet-clients shape a --server --concurrency load test"
+            )
         wavenet_impl = args.wavenet_impl or "fast"
         # "both" loads the fast loop; the reference row shares its modules.
         synth = Synthesizer.load(

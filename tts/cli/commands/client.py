@@ -17,6 +17,8 @@ DEFAULT_SERVER = "127.0.0.1:50051"
 SUFFIX_ENCODINGS = {".wav": "wav", ".flac": "flac", ".pcm": "linear16", ".raw": "linear16"}
 # Exit status when the server answered with an error status (2 is the CLI's own usage errors).
 EXIT_RPC_ERROR = 1
+# The vocoder a request asks for unless --vocoder says otherwise: parallel, in every bundled voice.
+DEFAULT_VOCODER = "hifigan"
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -32,16 +34,20 @@ def _add_synthesis(p: argparse.ArgumentParser, output: str, vocoder: bool = True
     p.add_argument(
         "--voice", default="", help="voice name from `ganspeech client voices` (default: the server's)"
     )
+    # The kinds are checked when the request is built (server.client.vocoder_enum): naming them here
+    # would import torch just to print --help.
     if vocoder:
-        from vocoders.base import VocoderKind
-
-        # The request must name a vocoder; HiFi-GAN is the parallel one the service's proto offers.
-        default = VocoderKind.HIFIGAN.value
         p.add_argument(
             "--vocoder",
-            default=default,
-            choices=[kind.value for kind in VocoderKind],
-            help=f"vocoder (default {default}; the server says which ones its voice offers)",
+            default=DEFAULT_VOCODER,
+            help=f"hifigan, vocos or wavenet, as the voice offers (default {DEFAULT_VOCODER})",
+        )
+    else:
+        p.add_argument(
+            "--gan-vocoder",
+            default=None,
+            help="the parallel vocoder set against WaveNet: hifigan or vocos (default: the voice's "
+            "preferred, vocos where it has one)",
         )
     p.add_argument(
         "--sample-rate", type=int, default=0, help="output rate in Hz (default 0: the voice's own)"
@@ -67,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = calls.add_parser("stream", help="audio in chunks as it is generated (SynthesizeStream)")
     _add_synthesis(s, "out.wav")
     _add_common(s)
-    s = calls.add_parser("compare", help="both vocoders on one text, with their latencies (Compare)")
+    s = calls.add_parser(
+        "compare", help="a GAN vocoder and WaveNet on one text, with their latencies (Compare)"
+    )
     _add_synthesis(s, "compare.wav", vocoder=False)
     _add_common(s)
     s = calls.add_parser("voices", help="voices and limits of the server (ListVoices)")
@@ -121,12 +129,13 @@ def _synthesize(client, args: argparse.Namespace) -> dict:
     if not args.json:
         print(
             f"wrote {out}: {response.audio_seconds:.2f} s at {response.sample_rate_hz} Hz with {args.vocoder} "
-            f"({_latency_line(response.latency)})"
+            f"[{response.generator}] ({_latency_line(response.latency)})"
         )
     return {
         "output": str(out),
         "voice": response.voice,
         "vocoder": args.vocoder,
+        "generator": response.generator,
         "sample_rate_hz": response.sample_rate_hz,
         "audio_seconds": response.audio_seconds,
         "normalized_text": response.normalized_text,
@@ -151,13 +160,15 @@ def _stream(client, args: argparse.Namespace) -> dict:
     summary = result.summary
     if not args.json:
         print(
-            f"wrote {out}: {summary.audio_seconds:.2f} s in {result.chunks} chunks with {args.vocoder}; "
+            f"wrote {out}: {summary.audio_seconds:.2f} s in {result.chunks} chunks with {args.vocoder} "
+            f"[{result.format.generator}]; "
             f"first chunk after {summary.latency.first_chunk_ms:.0f} ms on the server, "
             f"{result.client_first_chunk_ms:.0f} ms here ({_latency_line(summary.latency)})"
         )
     return {
         "output": str(out),
         "vocoder": args.vocoder,
+        "generator": result.format.generator,
         "sample_rate_hz": result.format.sample_rate_hz,
         "audio_seconds": summary.audio_seconds,
         "chunks": result.chunks,
@@ -168,7 +179,7 @@ def _stream(client, args: argparse.Namespace) -> dict:
 
 
 def _compare(client, args: argparse.Namespace) -> dict:
-    from vocoders.base import VocoderKind
+    from server.client import vocoder_name
 
     out = Path(args.output)
     response = client.compare(
@@ -178,26 +189,32 @@ def _compare(client, args: argparse.Namespace) -> dict:
         sample_rate_hz=args.sample_rate,
         speaking_rate=args.speaking_rate,
         seed=args.seed,
+        gan_vocoder=args.gan_vocoder,
     )
     report: dict = {
         "vocoder_speed_ratio": response.vocoder_speed_ratio,
         "total_speed_ratio": response.total_speed_ratio,
     }
-    # Compare runs HiFi-GAN and WaveNet side by side; its reply has one field per kind, named after it.
-    for kind in (VocoderKind.HIFIGAN, VocoderKind.WAVENET):
-        name, part = kind.value, getattr(response, kind.value)
+    names = []
+    for part in (response.gan, response.wavenet):
+        name = vocoder_name(part.vocoder)
+        names.append(name)
         path = out.with_name(f"{out.stem}_{name}{out.suffix}")
         _write(path, part.audio)
         report[name] = {
             "output": str(path),
+            "generator": part.generator,
             "audio_seconds": part.audio_seconds,
             "latency": _latency_dict(part.latency),
         }
         if not args.json:
-            print(f"{name:8s} -> {path}: {part.audio_seconds:.2f} s ({_latency_line(part.latency)})")
+            print(
+                f"{name:8s} -> {path}: {part.audio_seconds:.2f} s [{part.generator}] "
+                f"({_latency_line(part.latency)})"
+            )
     if not args.json:
         print(
-            f"HiFi-GAN's vocoder was {response.vocoder_speed_ratio:.1f}x faster than WaveNet's "
+            f"{names[0]}'s vocoder was {response.vocoder_speed_ratio:.1f}x faster than {names[1]}'s "
             f"({response.total_speed_ratio:.1f}x end to end)"
         )
     return report
@@ -214,6 +231,7 @@ def _voices(client, args: argparse.Namespace) -> dict:
             "language_code": v.language_code,
             "native_sample_rate_hz": v.native_sample_rate_hz,
             "vocoders": [vocoder_name(x) for x in v.vocoders],
+            "generators": {vocoder_name(x.vocoder): x.generator for x in v.vocoder_info},
             "is_default": v.is_default,
             "trained": v.trained,
             "description": v.description,
@@ -244,6 +262,8 @@ def _voices(client, args: argparse.Namespace) -> dict:
                 f"{v['name']}{flags}: {v['language_code']}, {v['native_sample_rate_hz']} Hz, "
                 f"vocoders {', '.join(v['vocoders'])}"
             )
+            for kind, generator in v["generators"].items():
+                print(f"  {kind}: {generator}")
         jobs = ", ".join(f"{k} {x['max_concurrent_jobs']}" for k, x in limits["vocoders"].items())
         print(
             f"limits: {limits['max_text_chars']} characters and {lim.max_audio_seconds:g} s of audio per request; "

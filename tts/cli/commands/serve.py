@@ -61,6 +61,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with INVALID_ARGUMENT before any vocoder runs",
     )
     p.add_argument(
+        "--max-batch",
+        type=int,
+        default=d.max_batch,
+        help=f"unary requests for one voice and GAN vocoder that may share a vocoder pass (default "
+        f"{d.max_batch}; 1 turns batching off)",
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=d.batch_wait_ms,
+        help=f"how long an idle server's first request waits for others to join its batch (default "
+        f"{d.batch_wait_ms:g})",
+    )
+    p.add_argument(
         "--grace",
         type=float,
         default=d.grace_s,
@@ -90,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         max_queue=args.max_queue,
         max_text_chars=args.max_text_chars,
         max_audio_seconds=args.max_audio_seconds,
+        max_batch=args.max_batch,
+        batch_wait_ms=args.batch_wait_ms,
         grace_s=args.grace,
         wavenet_impl=args.wavenet_impl,
         gan_backend=args.gan_backend,

@@ -12,6 +12,7 @@ class Vocoder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VOCODER_UNSPECIFIED: _ClassVar[Vocoder]
     VOCODER_HIFIGAN: _ClassVar[Vocoder]
     VOCODER_WAVENET: _ClassVar[Vocoder]
+    VOCODER_VOCOS: _ClassVar[Vocoder]
 
 class AudioEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -22,13 +23,14 @@ class AudioEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 VOCODER_UNSPECIFIED: Vocoder
 VOCODER_HIFIGAN: Vocoder
 VOCODER_WAVENET: Vocoder
+VOCODER_VOCOS: Vocoder
 AUDIO_ENCODING_UNSPECIFIED: AudioEncoding
 AUDIO_ENCODING_LINEAR16: AudioEncoding
 AUDIO_ENCODING_WAV: AudioEncoding
 AUDIO_ENCODING_FLAC: AudioEncoding
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed")
+    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed", "no_batching")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     VOCODER_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +38,7 @@ class SynthesizeRequest(_message.Message):
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SPEAKING_RATE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    NO_BATCHING_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     vocoder: Vocoder
@@ -43,10 +46,11 @@ class SynthesizeRequest(_message.Message):
     sample_rate_hz: int
     speaking_rate: float
     seed: int
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    no_batching: bool
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., no_batching: _Optional[bool] = ...) -> None: ...
 
 class Latency(_message.Message):
-    __slots__ = ("frontend_ms", "text2mel_ms", "vocoder_ms", "total_ms", "rtf", "first_chunk_ms", "server_ms", "queue_ms")
+    __slots__ = ("frontend_ms", "text2mel_ms", "vocoder_ms", "total_ms", "rtf", "first_chunk_ms", "server_ms", "queue_ms", "batch_wait_ms", "batch_size")
     FRONTEND_MS_FIELD_NUMBER: _ClassVar[int]
     TEXT2MEL_MS_FIELD_NUMBER: _ClassVar[int]
     VOCODER_MS_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +59,8 @@ class Latency(_message.Message):
     FIRST_CHUNK_MS_FIELD_NUMBER: _ClassVar[int]
     SERVER_MS_FIELD_NUMBER: _ClassVar[int]
     QUEUE_MS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     frontend_ms: float
     text2mel_ms: float
     vocoder_ms: float
@@ -63,10 +69,12 @@ class Latency(_message.Message):
     first_chunk_ms: float
     server_ms: float
     queue_ms: float
-    def __init__(self, frontend_ms: _Optional[float] = ..., text2mel_ms: _Optional[float] = ..., vocoder_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., rtf: _Optional[float] = ..., first_chunk_ms: _Optional[float] = ..., server_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ...) -> None: ...
+    batch_wait_ms: float
+    batch_size: int
+    def __init__(self, frontend_ms: _Optional[float] = ..., text2mel_ms: _Optional[float] = ..., vocoder_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., rtf: _Optional[float] = ..., first_chunk_ms: _Optional[float] = ..., server_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., batch_wait_ms: _Optional[float] = ..., batch_size: _Optional[int] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
-    __slots__ = ("audio", "encoding", "sample_rate_hz", "audio_seconds", "latency", "vocoder", "normalized_text", "voice")
+    __slots__ = ("audio", "encoding", "sample_rate_hz", "audio_seconds", "latency", "vocoder", "normalized_text", "voice", "generator")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +83,7 @@ class SynthesizeResponse(_message.Message):
     VOCODER_FIELD_NUMBER: _ClassVar[int]
     NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
     audio: bytes
     encoding: AudioEncoding
     sample_rate_hz: int
@@ -83,21 +92,24 @@ class SynthesizeResponse(_message.Message):
     vocoder: Vocoder
     normalized_text: str
     voice: str
-    def __init__(self, audio: _Optional[bytes] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., audio_seconds: _Optional[float] = ..., latency: _Optional[_Union[Latency, _Mapping]] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., normalized_text: _Optional[str] = ..., voice: _Optional[str] = ...) -> None: ...
+    generator: str
+    def __init__(self, audio: _Optional[bytes] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., audio_seconds: _Optional[float] = ..., latency: _Optional[_Union[Latency, _Mapping]] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., normalized_text: _Optional[str] = ..., voice: _Optional[str] = ..., generator: _Optional[str] = ...) -> None: ...
 
 class StreamFormat(_message.Message):
-    __slots__ = ("encoding", "sample_rate_hz", "channels", "vocoder", "voice")
+    __slots__ = ("encoding", "sample_rate_hz", "channels", "vocoder", "voice", "generator")
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     VOCODER_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
     encoding: AudioEncoding
     sample_rate_hz: int
     channels: int
     vocoder: Vocoder
     voice: str
-    def __init__(self, encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., voice: _Optional[str] = ...) -> None: ...
+    generator: str
+    def __init__(self, encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., voice: _Optional[str] = ..., generator: _Optional[str] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
     __slots__ = ("audio", "sentence_index", "elapsed_ms")
@@ -132,32 +144,34 @@ class SynthesizeStreamResponse(_message.Message):
     def __init__(self, format: _Optional[_Union[StreamFormat, _Mapping]] = ..., chunk: _Optional[_Union[AudioChunk, _Mapping]] = ..., summary: _Optional[_Union[StreamSummary, _Mapping]] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
-    __slots__ = ("text", "voice", "encoding", "sample_rate_hz", "speaking_rate", "seed")
+    __slots__ = ("text", "voice", "encoding", "sample_rate_hz", "speaking_rate", "seed", "gan_vocoder")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SPEAKING_RATE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    GAN_VOCODER_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     encoding: AudioEncoding
     sample_rate_hz: int
     speaking_rate: float
     seed: int
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    gan_vocoder: Vocoder
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., gan_vocoder: _Optional[_Union[Vocoder, str]] = ...) -> None: ...
 
 class CompareResponse(_message.Message):
-    __slots__ = ("hifigan", "wavenet", "vocoder_speed_ratio", "total_speed_ratio")
-    HIFIGAN_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("gan", "wavenet", "vocoder_speed_ratio", "total_speed_ratio")
+    GAN_FIELD_NUMBER: _ClassVar[int]
     WAVENET_FIELD_NUMBER: _ClassVar[int]
     VOCODER_SPEED_RATIO_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEED_RATIO_FIELD_NUMBER: _ClassVar[int]
-    hifigan: SynthesizeResponse
+    gan: SynthesizeResponse
     wavenet: SynthesizeResponse
     vocoder_speed_ratio: float
     total_speed_ratio: float
-    def __init__(self, hifigan: _Optional[_Union[SynthesizeResponse, _Mapping]] = ..., wavenet: _Optional[_Union[SynthesizeResponse, _Mapping]] = ..., vocoder_speed_ratio: _Optional[float] = ..., total_speed_ratio: _Optional[float] = ...) -> None: ...
+    def __init__(self, gan: _Optional[_Union[SynthesizeResponse, _Mapping]] = ..., wavenet: _Optional[_Union[SynthesizeResponse, _Mapping]] = ..., vocoder_speed_ratio: _Optional[float] = ..., total_speed_ratio: _Optional[float] = ...) -> None: ...
 
 class ListVoicesRequest(_message.Message):
     __slots__ = ("language_code",)
@@ -166,7 +180,7 @@ class ListVoicesRequest(_message.Message):
     def __init__(self, language_code: _Optional[str] = ...) -> None: ...
 
 class Voice(_message.Message):
-    __slots__ = ("name", "language_code", "native_sample_rate_hz", "vocoders", "is_default", "trained", "description")
+    __slots__ = ("name", "language_code", "native_sample_rate_hz", "vocoders", "is_default", "trained", "description", "vocoder_info")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
     NATIVE_SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +188,7 @@ class Voice(_message.Message):
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     TRAINED_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VOCODER_INFO_FIELD_NUMBER: _ClassVar[int]
     name: str
     language_code: str
     native_sample_rate_hz: int
@@ -181,7 +196,18 @@ class Voice(_message.Message):
     is_default: bool
     trained: bool
     description: str
-    def __init__(self, name: _Optional[str] = ..., language_code: _Optional[str] = ..., native_sample_rate_hz: _Optional[int] = ..., vocoders: _Optional[_Iterable[_Union[Vocoder, str]]] = ..., is_default: _Optional[bool] = ..., trained: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+    vocoder_info: _containers.RepeatedCompositeFieldContainer[VocoderInfo]
+    def __init__(self, name: _Optional[str] = ..., language_code: _Optional[str] = ..., native_sample_rate_hz: _Optional[int] = ..., vocoders: _Optional[_Iterable[_Union[Vocoder, str]]] = ..., is_default: _Optional[bool] = ..., trained: _Optional[bool] = ..., description: _Optional[str] = ..., vocoder_info: _Optional[_Iterable[_Union[VocoderInfo, _Mapping]]] = ...) -> None: ...
+
+class VocoderInfo(_message.Message):
+    __slots__ = ("vocoder", "generator", "parallel")
+    VOCODER_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    PARALLEL_FIELD_NUMBER: _ClassVar[int]
+    vocoder: Vocoder
+    generator: str
+    parallel: bool
+    def __init__(self, vocoder: _Optional[_Union[Vocoder, str]] = ..., generator: _Optional[str] = ..., parallel: _Optional[bool] = ...) -> None: ...
 
 class VocoderLimit(_message.Message):
     __slots__ = ("vocoder", "max_concurrent_jobs", "max_queued_jobs")

@@ -78,7 +78,8 @@ class SynthesizerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Compare(self, request, context):
-        """One text with both vocoders, side by side, with the speed ratio between them.
+        """One text with a parallel GAN vocoder and with WaveNet, side by side, with the speed ratio
+        between them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
