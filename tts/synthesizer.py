@@ -28,8 +28,8 @@ from tts.text2mel.model import Text2Mel, Text2MelConfig
 from tts.units import MS_PER_S
 from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import AUTO, Vocoder, VocoderKind
-from vocoders.hifigan_vocoder import HiFiGANVocoder
+from vocoders.base import Vocoder
+from vocoders.kinds import AUTO, VocoderKind
 from vocoders.registry import VOCODERS, load_vocoder
 from vocoders.serialization import config_from_dict, load_state, read_meta
 from vocoders.wavenet_vocoder import WaveNetVocoder
@@ -38,9 +38,6 @@ logger = logging.getLogger(__name__)
 
 # Silence put between sentences synthesized piecewise (Piper uses 0.2 s too).
 SENTENCE_PAUSE_S = 0.2
-WAVENET_IMPLS = WaveNetVocoder.backends
-# HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
-GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
 TEXT2MEL_KIND = "text2mel"
 
 
@@ -137,8 +134,9 @@ class Synthesizer:
     ) -> Synthesizer:
         """Load a voice directory (``None`` = the bundled voice).
 
-        ``gan_backend``: HiFi-GAN's inference path, one of :data:`GAN_BACKENDS`; ``wavenet_impl``:
-        WaveNet's sample loop, one of :data:`WAVENET_IMPLS` or "auto". Other kinds use their default.
+        ``gan_backend``: HiFi-GAN's inference path, one of :data:`vocoders.kinds.GAN_BACKENDS`;
+        ``wavenet_impl``: WaveNet's sample loop, one of :data:`vocoders.kinds.WAVENET_IMPLS` or "auto".
+        Other kinds use their default.
         """
         backends = {VocoderKind.HIFIGAN: gan_backend, VocoderKind.WAVENET: wavenet_impl}
         for kind, backend in backends.items():

@@ -10,7 +10,6 @@ implementation, so a new kind of vocoder is one module plus one registry entry.
 from __future__ import annotations
 
 import copy
-import enum
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -21,36 +20,12 @@ import torch
 from torch import nn
 
 from vocoders.audio import AudioConfig
+from vocoders.kinds import AUTO, VocoderKind
 
 logger = logging.getLogger(__name__)
 
-# The backend name that lets each vocoder pick its fastest measured inference path.
-AUTO = "auto"
 # Asked between chunks or sample blocks; True stops the work (client gone, deadline, shutdown).
 StopCheck = Callable[[], bool]
-
-
-class VocoderKind(str, enum.Enum):
-    """The vocoder kinds a voice can hold; the value is the model's file stem and wire name."""
-
-    HIFIGAN = "hifigan"
-    VOCOS = "vocos"
-    WAVENET = "wavenet"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
-
-    @classmethod
-    def parse(cls, name: str | VocoderKind) -> VocoderKind:
-        """``name`` as a kind; ``ValueError`` naming the known kinds otherwise."""
-        try:
-            return cls(name)
-        except ValueError:
-            known = ", ".join(k.value for k in cls)
-            raise ValueError(f"unknown vocoder {str(name)!r}; known vocoders: {known}") from None
 
 
 class Vocoder(ABC):

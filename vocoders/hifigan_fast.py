@@ -28,12 +28,11 @@ from torch import nn
 
 from vocoders.audio import check_mel
 from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator
+from vocoders.kinds import AUTO, HIFIGAN_BACKENDS
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("eager", "channels_last", "torchscript")
-# The backend name that defers the choice to this module (see AUTO_BACKEND).
-AUTO = "auto"
+BACKENDS = HIFIGAN_BACKENDS
 # What "auto" picks on the CPU: the fastest measured backend (see the module docstring) ...
 AUTO_BACKEND = "torchscript"
 # ... and what it falls back to where torch.jit cannot trace (it is deprecated): same convolutions,

@@ -9,13 +9,12 @@ import numpy as np
 import torch
 
 from vocoders.audio import AudioConfig
-from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.base import StopCheck, Vocoder
+from vocoders.kinds import EAGER, VOCOS_BACKENDS, VocoderKind
 from vocoders.streaming import stream_vocode
 from vocoders.vocos import VocosConfig, VocosGenerator, receptive_field_frames
 
 logger = logging.getLogger(__name__)
-
-EAGER = "eager"
 
 
 class VocosVocoder(Vocoder):
@@ -26,7 +25,7 @@ class VocosVocoder(Vocoder):
     config_type = VocosConfig
     # Eager is the fast path: the trunk is a handful of large frame-rate matrix products, which
     # leave no per-layer overhead for tracing to remove.
-    backends = (EAGER,)
+    backends = VOCOS_BACKENDS
 
     @classmethod
     def build_model(cls, config: VocosConfig, audio: AudioConfig) -> VocosGenerator:

@@ -12,14 +12,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tts.errors import UserError
 from tts.machine import MachineInfo
-from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
+
+if TYPE_CHECKING:  # the command line builds BenchConfig before torch is imported
+    from tts.synthesizer import Synthesizer
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent.parent / "data" / "bench_schema.json"
@@ -40,6 +40,8 @@ METRICS = (
 )
 P90 = 90.0
 STATUS_OK, STATUS_PARTIAL, STATUS_SKIPPED = "ok", "partial", "skipped"
+# WaveNet sample loops a run can time; "both" gives a reference and a fast row.
+WAVENET_IMPL_CHOICES = ("fast", "reference", "both")
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def summarize(values: Sequence[float]) -> dict[str, float] | None:
     """Median, p90 and min of ``values``; None when there are none."""
     if not values:
         return None
+    import numpy as np  # here, not at the top: the command line imports this module for BenchConfig
+
     arr = np.asarray(values, dtype=np.float64)
     return {"median": float(np.median(arr)), "p90": float(np.percentile(arr, P90)), "min": float(arr.min())}
 

@@ -30,6 +30,7 @@ from tts.bench.report import (
     GAN_VOCODER,
     STATUS_PARTIAL,
     STATUS_SKIPPED,
+    WAVENET_IMPL_CHOICES,
     BenchConfig,
     BenchReport,
     BenchText,
@@ -47,8 +48,6 @@ from tts.synthesizer import Synthesizer
 from tts.voice import voice_label
 
 logger = logging.getLogger(__name__)
-
-WAVENET_IMPL_CHOICES = ("fast", "reference", "both")
 
 
 def build_targets(synth: Synthesizer, vocoders: Sequence[str], wavenet_impl: str) -> list[Target]:

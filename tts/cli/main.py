@@ -7,7 +7,7 @@ import logging
 import sys
 
 from tts.errors import UserError
-from vocoders.audio import AudioConfigMismatch
+from vocoders.errors import AudioConfigMismatch
 
 logger = logging.getLogger(__name__)
 

@@ -25,15 +25,13 @@ from tts.errors import UserError
 from tts.units import MS_PER_S
 from vocoders.audio import AUDIO_PRESETS, AudioConfig, load_audio, mel_spectrogram
 from vocoders.griffinlim import griffin_lim_from_mel
+from vocoders.kinds import COPY_VOCODERS, GRIFFIN_LIM
 
 if TYPE_CHECKING:  # the synthesizer (and its models) is imported only by callers that vocode neurally
     from tts.synthesizer import Synthesizer
 
 logger = logging.getLogger(__name__)
 
-GRIFFIN_LIM = "griffinlim"
-NEURAL_VOCODERS = ("hifigan", "wavenet")
-COPY_VOCODERS = (*NEURAL_VOCODERS, GRIFFIN_LIM)
 MAX_CHANNELS = 2  # mono or stereo (averaged to mono); more channels are not one speaker's recording
 
 

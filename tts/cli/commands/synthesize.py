@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+    from vocoders.kinds import GAN_BACKENDS, WAVENET_IMPLS
 
     p = sub.add_parser("synthesize", help="speak text into a WAV file")
     p.add_argument("text", help="text to speak (any length; '-' reads standard input)")

@@ -17,7 +17,7 @@ OUTPUT_SUFFIX = ".wav"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.evaluation.copysynth import COPY_VOCODERS
+    from vocoders.kinds import COPY_VOCODERS
 
     p = sub.add_parser(
         "vocode",
