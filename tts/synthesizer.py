@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,21 @@ logger = logging.getLogger(__name__)
 # Silence put between sentences synthesized piecewise (Piper uses 0.2 s too).
 SENTENCE_PAUSE_S = 0.2
 TEXT2MEL_KIND = "text2mel"
+
+
+def _requested_kinds(names: Sequence[str | VocoderKind], offered: list[VocoderKind]) -> list[VocoderKind]:
+    """``names`` as kinds the voice holds; :class:`UserError` naming the offered ones otherwise."""
+    kinds = []
+    for name in names:
+        try:
+            kind = VocoderKind.parse(name)
+        except ValueError:
+            kind = None
+        if kind not in offered:
+            choices = ", ".join(k.value for k in offered)
+            raise UserError(f"unknown vocoder {str(name)!r}; this voice offers: {choices}")
+        kinds.append(kind)
+    return kinds
 
 
 @dataclass
@@ -130,13 +145,19 @@ class Synthesizer:
 
     @classmethod
     def load(
-        cls, voice: str | Path | None = None, wavenet_impl: str = AUTO, gan_backend: str = AUTO
+        cls,
+        voice: str | Path | None = None,
+        wavenet_impl: str = AUTO,
+        gan_backend: str = AUTO,
+        vocoders: Sequence[str | VocoderKind] | None = None,
     ) -> Synthesizer:
         """Load a voice directory (``None`` = the bundled voice).
 
         ``gan_backend``: HiFi-GAN's inference path, one of :data:`vocoders.kinds.GAN_BACKENDS`;
         ``wavenet_impl``: WaveNet's sample loop, one of :data:`vocoders.kinds.WAVENET_IMPLS` or "auto".
-        Other kinds use their default.
+        Other kinds use their default. ``vocoders``: the kinds to load (default: every one of the
+        voice); a one-shot caller names the one it runs, so it pays no other vocoder's loading
+        (WaveNet's fast loop imports numba and loads its compiled code).
         """
         backends = {VocoderKind.HIFIGAN: gan_backend, VocoderKind.WAVENET: wavenet_impl}
         for kind, backend in backends.items():
@@ -150,6 +171,8 @@ class Synthesizer:
         kinds = [k for k in VocoderKind if k.value in manifest.models]
         if not kinds:
             raise VoiceError(f"voice {voice_dir} has no vocoder ({', '.join(k.value for k in VocoderKind)})")
+        if vocoders is not None:
+            kinds = _requested_kinds(vocoders, kinds)
         text2mel, _ = load_text2mel_model(voice_dir, manifest.models[TEXT2MEL_KIND], manifest.audio)
         vocoders = {
             k: load_vocoder(voice_dir / manifest.models[k.value], manifest.audio, backends.get(k, AUTO))

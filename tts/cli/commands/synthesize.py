@@ -36,10 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import sys
+    import time
 
     import torch
 
     from tts.synthesizer import Synthesizer
+    from tts.units import MS_PER_S
     from vocoders.audio import save_audio
 
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -50,20 +52,23 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    synth = Synthesizer.load(args.voice, wavenet_impl=args.wavenet_impl, gan_backend=args.gan_backend)
-    synth.check_vocoder(args.vocoder)
+    start = time.perf_counter()
+    synth = Synthesizer.load(
+        args.voice, wavenet_impl=args.wavenet_impl, gan_backend=args.gan_backend, vocoders=(args.vocoder,)
+    )
+    load_ms = (time.perf_counter() - start) * MS_PER_S
     result = synth.synthesize(text, vocoder=args.vocoder, speaking_rate=args.speaking_rate, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_audio(out, result.audio, result.sample_rate)
     if args.json:
         report = result.timings.to_dict()
-        report.update(output=str(out), normalized_text=result.normalized_text)
+        report.update(load_ms=load_ms, output=str(out), normalized_text=result.normalized_text)
         print(json.dumps(report))
     else:
         t = result.timings
         print(
             f"wrote {out}: {t.audio_seconds:.2f} s of audio with {args.vocoder} in {t.total_ms:.0f} ms "
             f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, vocoder {t.vocoder_ms:.0f} ms; "
-            f"{1 / t.rtf:.1f}x real time)"
+            f"{1 / t.rtf:.1f}x real time) after loading the voice in {load_ms:.0f} ms"
         )
     return 0

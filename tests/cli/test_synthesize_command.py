@@ -1,0 +1,62 @@
+"""``ganspeech synthesize`` loads only the vocoder it runs and reports the loading time."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tts.errors import UserError
+from tts.synthesizer import Synthesizer
+from vocoders.kinds import VocoderKind
+
+cli = importlib.import_module("tts.cli.main")  # the module; `tts.cli.main` is the function
+
+
+def test_load_only_the_requested_vocoder(tiny_voice_dir: Path) -> None:
+    synth = Synthesizer.load(tiny_voice_dir, vocoders=["hifigan"])
+    assert synth.vocoders == [VocoderKind.HIFIGAN]
+    assert Synthesizer.load(tiny_voice_dir).vocoders == [VocoderKind.HIFIGAN, VocoderKind.WAVENET]
+
+
+@pytest.mark.parametrize("name", ["nope", "vocos"])  # unknown kind; kind the tiny voice lacks
+def test_load_refuses_a_vocoder_the_voice_lacks(tiny_voice_dir: Path, name: str) -> None:
+    with pytest.raises(UserError, match="this voice offers: hifigan, wavenet"):
+        Synthesizer.load(tiny_voice_dir, vocoders=[name])
+
+
+def test_synthesize_json_reports_load_ms(tiny_voice_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    loaded: list[object] = []
+    original = Synthesizer.load.__func__
+
+    def spy(cls, *args, **kwargs):
+        synth = original(cls, *args, **kwargs)
+        loaded.append(synth.vocoders)
+        return synth
+
+    monkeypatch.setattr(Synthesizer, "load", classmethod(spy))
+    out = tmp_path / "x.wav"
+    argv = ["synthesize", "Hello there.", "--voice", str(tiny_voice_dir), "-o", str(out), "--json"]
+    assert cli.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["load_ms"] > 0
+    assert loaded == [[VocoderKind.HIFIGAN]]
+    assert out.is_file()
+
+
+def test_synthesize_unknown_vocoder_is_one_line(tiny_voice_dir: Path, tmp_path: Path, capsys) -> None:
+    argv = [
+        "synthesize",
+        "Hi.",
+        "--voice",
+        str(tiny_voice_dir),
+        "--vocoder",
+        "nope",
+        "-o",
+        str(tmp_path / "x.wav"),
+    ]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "ganspeech synthesize: error: unknown vocoder 'nope'; this voice offers: hifigan, wavenet\n"
