@@ -10,6 +10,7 @@ import pytest
 
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
+from vocoders.hifigan_fast import ONE_SHOT_BACKEND
 from vocoders.kinds import VocoderKind
 
 cli = importlib.import_module("tts.cli.main")  # the module; `tts.cli.main` is the function
@@ -43,6 +44,8 @@ def test_synthesize_json_reports_load_ms(tiny_voice_dir: Path, tmp_path: Path, c
     report = json.loads(capsys.readouterr().out)
     assert report["load_ms"] > 0
     assert loaded == [[VocoderKind.HIFIGAN]]
+    # One sentence and exit: "auto" means the backend that needs no tracing at load.
+    assert report["generator"].endswith(ONE_SHOT_BACKEND)
     assert out.is_file()
 
 
