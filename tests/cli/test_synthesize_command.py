@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
@@ -63,3 +67,24 @@ def test_synthesize_unknown_vocoder_is_one_line(tiny_voice_dir: Path, tmp_path: 
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err == "ganspeech synthesize: error: unknown vocoder 'nope'; this voice offers: hifigan, wavenet\n"
+
+
+def test_console_entry_leaves_complete_output(tiny_voice_dir: Path, tmp_path: Path) -> None:
+    # `ganspeech` skips the interpreter's teardown: its JSON line and its WAV must still be whole.
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+    env.pop("PYTHONUNBUFFERED", None)  # buffered streams, as in a user's pipe
+    out = tmp_path / "x.wav"
+    argv = ["synthesize", "Hello there.", "--voice", str(tiny_voice_dir), "-o", str(out), "--json"]
+    cmd = [sys.executable, "-m", "tts.cli", *argv, "--threads", "1"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    audio, rate = sf.read(out)
+    assert rate == report["sample_rate"]
+    assert len(audio) == round(report["audio_seconds"] * rate)
+    bad = subprocess.run(
+        [*cmd[:-2], "--threads", "0"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == "ganspeech synthesize: error: --threads must be at least 1\n"
