@@ -24,7 +24,10 @@ class VocosVocoder(Vocoder):
     parallel = True
     config_type = VocosConfig
     # Eager is the fast path: the trunk is a handful of large frame-rate matrix products, which
-    # leave no per-layer overhead for tracing to remove.
+    # leave no per-layer overhead for tracing to remove. Nor does it need a warm-up at load: in a
+    # fresh process (small and base presets, 1 thread, CPU seconds) the first call cost 1.1-1.4x a
+    # warm one, and a frame count not seen before no more than a repeated one (<= 1.07x), unlike
+    # HiFi-GAN's convolutions (vocoders.hifigan_fast).
     backends = VOCOS_BACKENDS
 
     @classmethod
