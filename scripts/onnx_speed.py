@@ -21,7 +21,7 @@ import torch
 from tts.bench.texts import LENGTH_TEXTS
 from tts.export.onnx import export_text2mel, run_text2mel_onnx
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 from vocoders.onnx_backend import max_relative_error, require, session_options
 
 TEXT = LENGTH_TEXTS["medium"]

@@ -32,7 +32,7 @@ from server.admission import WAIT_POLL_S, Admission
 from server.validation import Job
 from tts.synthesizer import SynthesisResult, Synthesizer, Timings, join_sentences
 from tts.units import MS_PER_S
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_KINDS
 from tts.errors import UserError
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11; only type checkers read this

@@ -36,7 +36,7 @@ from tts.bench.runner import Measure, run_cases
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb
 from tts.units import MS_PER_S
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 # Per-request deadline: a long WaveNet request can take minutes on a small CPU.
 SERVER_REQUEST_TIMEOUT_S = 600.0

@@ -54,7 +54,8 @@ from server.validation import (
 from server.voices import VoiceRegistry
 from tts.errors import UserError
 from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
-from vocoders.base import Vocoder, VocoderKind
+from vocoders.base import Vocoder
+from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled
 
 logger = logging.getLogger(__name__)

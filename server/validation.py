@@ -19,7 +19,8 @@ from server.resample import SUPPORTED_SAMPLE_RATES
 from server.voices import VoiceRegistry
 from tts.errors import TextError, UserError
 from tts.synthesizer import Synthesizer
-from vocoders.base import Vocoder, VocoderKind
+from vocoders.base import Vocoder
+from vocoders.kinds import VocoderKind
 
 # Proto enums <-> the library's vocoder kinds: ``VOCODER_<KIND>`` for every kind, so a kind the
 # proto does not list fails at import rather than at a client.

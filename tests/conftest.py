@@ -14,8 +14,8 @@ from tts.frontend.symbols import DEFAULT_SYMBOLS
 from tts.text2mel.model import Text2Mel, text2mel_config
 from tts.voice import TEXT2MEL_KIND, init_voice, register_model
 from vocoders.audio import AudioConfig
-from vocoders.base import VocoderKind
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config
+from vocoders.kinds import VocoderKind
 from vocoders.serialization import save_model
 from vocoders.vocos import VocosGenerator, vocos_config
 from vocoders.wavenet import WaveNet, wavenet_config

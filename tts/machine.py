@@ -18,9 +18,6 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 logger = logging.getLogger(__name__)
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -84,6 +81,10 @@ def _memory_total_mb() -> float | None:
 
 def machine_info(device: str = "cpu") -> MachineInfo:
     """Describe this machine and torch's current thread settings."""
+    # Imported here so that importing this module (the bench report does) loads no torch.
+    import numpy as np
+    import torch
+
     return MachineInfo(
         cpu_model=cpu_model(),
         logical_cores=os.cpu_count() or 1,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ from tts.text2mel.model import Text2Mel, Text2MelConfig
 from tts.units import MS_PER_S
 from tts.voice import TEXT2MEL_KIND, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import AUTO, BackendUnavailable, Vocoder, VocoderKind
-from vocoders.hifigan_vocoder import HiFiGANVocoder
+from vocoders.base import BackendUnavailable, Vocoder
+from vocoders.kinds import AUTO, GAN_BACKENDS, PARALLEL_PREFERENCE, WAVENET_IMPLS, VocoderKind
 from vocoders.registry import VOCODERS, load_vocoder
 from vocoders.serialization import config_from_dict, load_state, read_meta
 from vocoders.wavenet_vocoder import WaveNetVocoder
@@ -38,13 +38,21 @@ logger = logging.getLogger(__name__)
 
 # Silence put between sentences synthesized piecewise (Piper uses 0.2 s too).
 SENTENCE_PAUSE_S = 0.2
-WAVENET_IMPLS = WaveNetVocoder.backends
-# HiFi-GAN's inference paths; "auto" picks the fastest measured one, "eager" is the reference.
-GAN_BACKENDS = (AUTO, *HiFiGANVocoder.backends)
-# The vocoder used when none is named is the first of these the voice holds: a parallel one, since
-# it answers many times faster than the autoregressive WaveNet, and Vocos before HiFi-GAN, since it
-# runs its network at frame rate and leaves the upsampling to an inverse STFT.
-PARALLEL_PREFERENCE = (VocoderKind.VOCOS, VocoderKind.HIFIGAN)
+
+
+def _requested_kinds(names: Sequence[str | VocoderKind], offered: list[VocoderKind]) -> list[VocoderKind]:
+    """``names`` as kinds the voice holds; :class:`UserError` naming the offered ones otherwise."""
+    kinds = []
+    for name in names:
+        try:
+            kind = VocoderKind.parse(name)
+        except ValueError:
+            kind = None
+        if kind not in offered:
+            choices = ", ".join(k.value for k in offered)
+            raise UserError(f"unknown vocoder {str(name)!r}; this voice offers: {choices}")
+        kinds.append(kind)
+    return kinds
 
 
 @dataclass
@@ -136,33 +144,51 @@ class Synthesizer:
 
     @classmethod
     def load(
-        cls, voice: str | Path | None = None, wavenet_impl: str = AUTO, gan_backend: str = AUTO
+        cls,
+        voice: str | Path | None = None,
+        wavenet_impl: str = AUTO,
+        gan_backend: str = AUTO,
+        vocoders: Sequence[str | VocoderKind] | None = None,
+        one_shot: bool = False,
     ) -> Synthesizer:
         """Load a voice directory (``None`` = the bundled voice).
 
-        ``gan_backend``: HiFi-GAN's inference path, one of :data:`GAN_BACKENDS`; ``wavenet_impl``:
-        WaveNet's sample loop, one of :data:`WAVENET_IMPLS` or "auto". Other kinds use their default.
+        ``gan_backend``: the parallel vocoders' inference path, one of
+        :data:`vocoders.kinds.GAN_BACKENDS` that each loaded one offers ("auto": each its fastest);
+        ``wavenet_impl``: WaveNet's sample loop, one of :data:`vocoders.kinds.WAVENET_IMPLS` or "auto". ``vocoders``: the kinds to load (default: every one of the
+        voice); a one-shot caller names the one it runs, so it pays no other vocoder's loading
+        (WaveNet's fast loop imports numba and loads its compiled code). ``one_shot``: the caller
+        vocodes once and exits, so "auto" means each kind's :attr:`Vocoder.one_shot_backend`.
         """
-        backends = {VocoderKind.HIFIGAN: gan_backend, VocoderKind.WAVENET: wavenet_impl}
-        for kind, backend in backends.items():
-            offered = (AUTO, *VOCODER_BACKENDS[kind])
+        for name, backend, offered in (
+            ("GAN", gan_backend, GAN_BACKENDS),
+            ("WaveNet", wavenet_impl, (AUTO, *WAVENET_IMPLS)),
+        ):
             if backend not in offered:
-                raise UserError(f"unknown {kind} backend {backend!r}; choose one of {', '.join(offered)}")
+                raise UserError(f"unknown {name} backend {backend!r}; choose one of {', '.join(offered)}")
         voice_dir = resolve_voice_dir(voice)
         manifest = read_manifest(voice_dir)
         if TEXT2MEL_KIND not in manifest.models:
             raise VoiceError(f"voice {voice_dir} has no text2mel model")
-        kinds = [k for k in VocoderKind if k.value in manifest.models]
+        kinds = manifest_vocoders(manifest)
         if not kinds:
             raise VoiceError(f"voice {voice_dir} has no vocoder ({', '.join(k.value for k in VocoderKind)})")
+        if vocoders is not None:
+            kinds = _requested_kinds(vocoders, kinds)
         text2mel, _ = load_text2mel_model(voice_dir, manifest.models[TEXT2MEL_KIND], manifest.audio)
-        try:
-            vocoders = {
-                k: load_vocoder(voice_dir / manifest.models[k.value], manifest.audio, backends.get(k, AUTO))
-                for k in kinds
-            }
-        except BackendUnavailable as exc:
-            raise UserError(str(exc)) from None
+        vocoders = {}
+        for kind in kinds:
+            # gan_backend applies to every parallel vocoder, wavenet_impl to the sample-by-sample ones.
+            backend = gan_backend if VOCODERS[kind].parallel else wavenet_impl
+            if backend == AUTO and one_shot:
+                backend = VOCODERS[kind].one_shot_backend
+            if backend not in (AUTO, *VOCODERS[kind].backends):
+                offered = ", ".join((AUTO, *VOCODERS[kind].backends))
+                raise UserError(f"{kind} has no backend {backend!r}; choose one of {offered}")
+            try:
+                vocoders[kind] = load_vocoder(voice_dir / manifest.models[kind.value], manifest.audio, backend)
+            except BackendUnavailable as exc:
+                raise UserError(str(exc)) from None
         wavenet = vocoders.get(VocoderKind.WAVENET)
         if isinstance(wavenet, WaveNetVocoder):
             wavenet.temperature = manifest.wavenet_temperature
@@ -181,11 +207,7 @@ class Synthesizer:
     @property
     def default_vocoder(self) -> VocoderKind:
         """The vocoder used when none is named: the voice's preferred parallel one, else its first."""
-        for kind in PARALLEL_PREFERENCE:
-            if kind in self.vocoder_map:
-                return kind
-        parallel = [kind for kind, voc in self.vocoder_map.items() if voc.parallel]
-        return (parallel or self.vocoders)[0]
+        return preferred_vocoder(self.vocoders)
 
     def with_backend(self, kind: str | VocoderKind, backend: str) -> Synthesizer:
         """A synthesizer sharing this one's models in which ``kind`` runs through ``backend``."""
@@ -388,8 +410,25 @@ class Synthesizer:
             yield piece
 
 
-# Each kind's inference paths, for validating the backends asked of Synthesizer.load.
-VOCODER_BACKENDS = {kind: cls.backends for kind, cls in VOCODERS.items()}
+def preferred_vocoder(kinds: Sequence[VocoderKind]) -> VocoderKind:
+    """Of a voice's vocoder ``kinds``, the one used when none is named: the first of
+    :data:`vocoders.kinds.PARALLEL_PREFERENCE` it holds, else another parallel one, else its first."""
+    for kind in PARALLEL_PREFERENCE:
+        if kind in kinds:
+            return kind
+    parallel = [kind for kind in kinds if VOCODERS[kind].parallel]
+    return (parallel or list(kinds))[0]
+
+
+def manifest_vocoders(manifest: VoiceManifest) -> list[VocoderKind]:
+    """The vocoder kinds a voice's manifest lists, in :class:`VocoderKind` order."""
+    return [k for k in VocoderKind if k.value in manifest.models]
+
+
+def voice_vocoders(voice: str | Path | None) -> list[VocoderKind]:
+    """The vocoder kinds voice directory ``voice`` holds (``None`` = the bundled voice), read from
+    its manifest without loading any model."""
+    return manifest_vocoders(read_manifest(resolve_voice_dir(voice)))
 
 
 def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from tts.errors import VoiceError
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 from vocoders.serialization import read_meta, storable_state
 
 logger = logging.getLogger(__name__)

@@ -21,6 +21,8 @@ import soundfile as sf
 import torch
 import torch.nn.functional as F
 
+from vocoders.errors import AudioConfigMismatch
+
 logger = logging.getLogger(__name__)
 
 # Floor for the magnitude before the log: HiFi-GAN's dynamic_range_compression clip value.
@@ -29,10 +31,6 @@ LOG_CLAMP = 1e-5
 MEL_PAD_VALUE = math.log(LOG_CLAMP)
 # Added inside the magnitude sqrt so its gradient is finite at zero (as in HiFi-GAN).
 MAGNITUDE_EPS = 1e-9
-
-
-class AudioConfigMismatch(ValueError):
-    """Raised when two models that must share features were trained with different audio configs."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ implementation, so a new kind of vocoder is one module plus one registry entry.
 from __future__ import annotations
 
 import copy
-import enum
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -21,40 +20,16 @@ import torch
 from torch import nn
 
 from vocoders.audio import AudioConfig
+from vocoders.kinds import AUTO, VocoderKind
 
 logger = logging.getLogger(__name__)
 
-# The backend name that lets each vocoder pick its fastest measured inference path.
-AUTO = "auto"
 # Asked between chunks or sample blocks; True stops the work (client gone, deadline, shutdown).
 StopCheck = Callable[[], bool]
 
 
 class BackendUnavailable(RuntimeError):
     """A backend whose optional dependency is not installed; the message says how to install it."""
-
-
-class VocoderKind(str, enum.Enum):
-    """The vocoder kinds a voice can hold; the value is the model's file stem and wire name."""
-
-    HIFIGAN = "hifigan"
-    VOCOS = "vocos"
-    WAVENET = "wavenet"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
-
-    @classmethod
-    def parse(cls, name: str | VocoderKind) -> VocoderKind:
-        """``name`` as a kind; ``ValueError`` naming the known kinds otherwise."""
-        try:
-            return cls(name)
-        except ValueError:
-            known = ", ".join(k.value for k in cls)
-            raise ValueError(f"unknown vocoder {str(name)!r}; known vocoders: {known}") from None
 
 
 class Vocoder(ABC):
@@ -67,6 +42,9 @@ class Vocoder(ABC):
     config_type: ClassVar[type]
     # Inference paths this kind offers, the reference first; AUTO picks among them.
     backends: ClassVar[tuple[str, ...]]
+    # What AUTO means for a process that vocodes once and exits, where load time counts as much
+    # as speed (a backend that compiles at load may not repay it); AUTO: the same as always.
+    one_shot_backend: ClassVar[str] = AUTO
 
     def __init__(self, model: nn.Module, config: Any, audio: AudioConfig, backend: str = AUTO) -> None:
         """``model``: trained, weight norm folded, in eval mode; ``backend``: one of :attr:`backends` or AUTO."""

@@ -15,6 +15,17 @@ ratios: 1.2-1.7x and 1.4-1.9x). torchscript was the fastest in every run, 1.1-1.
 channels_last, a margin the load makes imprecise. A fresh frame count on every call (150-240
 frames, as sentences vary) kept the order (1.6x and 2.9x): no penalty for lengths the traced
 graph has not seen. Tracing and freezing cost about half a second once, when the callable is made.
+
+Cold versus warm, each backend in a fresh process, 1 torch thread (a 2-core CPU shared with
+other jobs, so CPU seconds of the process rather than wall time), bundled V2 voice: oneDNN
+builds its convolution kernels for each input length, so the first call at a frame count the
+process has not vocoded before costs 2-4x a repeated one on every backend (14 lengths from 150
+to 241 frames: eager 0.94-1.38 ms/frame new vs 0.34-0.38 repeated; channels_last 0.72-1.40 vs
+0.38-0.46; torchscript 0.71-0.76 vs 0.30-0.36). A short dummy call at load does not remove it (it
+builds the kernels of its own length only). What one sentence in a new process costs, load plus
+its one call of 194 frames: eager 0.06 + 0.25 s, channels_last 0.05 + 0.22-0.29 s, torchscript
+0.34 + 0.27 s (tracing). Hence :data:`ONE_SHOT_BACKEND`: a process that vocodes one sentence and
+exits skips tracing, while a long-lived one (server, bench) keeps "auto".
 """
 
 from __future__ import annotations
@@ -28,15 +39,17 @@ from torch import nn
 
 from vocoders.audio import check_mel
 from vocoders.hifigan import LRELU_SLOPE, POST_LRELU_SLOPE, HiFiGANConfig, HiFiGANGenerator
+from vocoders.kinds import AUTO, HIFIGAN_TORCH_BACKENDS
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("eager", "channels_last", "torchscript")
-# The backend name that defers the choice to this module (see AUTO_BACKEND).
-AUTO = "auto"
+BACKENDS = HIFIGAN_TORCH_BACKENDS
 # What "auto" picks on the CPU: the fastest measured backend (see the module docstring) ...
 AUTO_BACKEND = "torchscript"
-# ... and what it falls back to where torch.jit cannot trace (it is deprecated): same convolutions,
+# What a process that vocodes one sentence and exits should use for "auto": no tracing at load and
+# a first call as cheap as torchscript's (see the module docstring's cold figures).
+ONE_SHOT_BACKEND = "channels_last"
+# ... and what "auto" falls back to where torch.jit cannot trace (it is deprecated): same convolutions,
 # the next fastest measured (torchscript was 1.1-1.5x ahead of it).
 AUTO_FALLBACK = "channels_last"
 # Frames of the example mel torchscript traces with; any length works since nothing in the traced

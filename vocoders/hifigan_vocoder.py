@@ -9,11 +9,12 @@ import numpy as np
 import torch
 
 from vocoders.audio import AudioConfig
-from vocoders.base import StopCheck, Vocoder, VocoderKind
+from vocoders.base import StopCheck, Vocoder
 from vocoders.batching import vocode_padded
 from vocoders.hifigan import HiFiGANConfig, HiFiGANGenerator, preset_name, receptive_field_frames
-from vocoders.hifigan_fast import BACKENDS, OptimizedGenerator, optimize_generator
-from vocoders.onnx_backend import ONNX, OnnxGenerator
+from vocoders.hifigan_fast import ONE_SHOT_BACKEND, OptimizedGenerator, optimize_generator
+from vocoders.kinds import HIFIGAN_BACKENDS, ONNX, VocoderKind
+from vocoders.onnx_backend import OnnxGenerator
 from vocoders.streaming import stream_vocode
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ class HiFiGANVocoder(Vocoder):
     parallel = True
     config_type = HiFiGANConfig
     # ONNX runs the exported graph in ONNX Runtime (the optional onnx extra); never picked by AUTO.
-    backends = (*BACKENDS, ONNX)
+    backends = HIFIGAN_BACKENDS
+    one_shot_backend = ONE_SHOT_BACKEND
 
     @classmethod
     def build_model(cls, config: HiFiGANConfig, audio: AudioConfig) -> HiFiGANGenerator:

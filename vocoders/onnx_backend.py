@@ -34,11 +34,11 @@ from torch import nn
 
 from vocoders.base import BackendUnavailable
 from vocoders.hifigan import HiFiGANGenerator
+from vocoders.kinds import ONNX
 from vocoders.vocos import MAX_MAGNITUDE, MIN_WINDOW_ENVELOPE, PRIOR_FLOOR, VocosGenerator
 
 logger = logging.getLogger(__name__)
 
-ONNX = "onnx"  # the backend name the adapters offer
 # Opset of the exported graphs: 17 is what ONNX Runtime releases from 1.14 on and most other
 # runtimes (sherpa-onnx, onnxruntime-web) run, and it has every operator these graphs use.
 OPSET = 17

@@ -10,8 +10,9 @@ import logging
 from pathlib import Path
 
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import AUTO, Vocoder, VocoderKind
+from vocoders.base import Vocoder
 from vocoders.hifigan_vocoder import HiFiGANVocoder
+from vocoders.kinds import AUTO, VocoderKind
 from vocoders.serialization import config_from_dict, load_state, read_meta
 from vocoders.vocos_vocoder import VocosVocoder
 from vocoders.wavenet_vocoder import WaveNetVocoder

@@ -9,13 +9,12 @@ import numpy as np
 import torch
 
 from vocoders.audio import MEL_PAD_VALUE, AudioConfig
-from vocoders.base import AUTO, StopCheck, Vocoder, VocoderKind
+from vocoders.base import StopCheck, Vocoder
+from vocoders.kinds import AUTO, FAST, WAVENET_BACKENDS, VocoderKind
 from vocoders.wavenet import WaveNet, WaveNetConfig
 
 logger = logging.getLogger(__name__)
 
-REFERENCE = "reference"
-FAST = "fast"
 # Softmax temperature of sampling unless the voice sets another (plain sampling).
 DEFAULT_TEMPERATURE = 1.0
 
@@ -26,7 +25,7 @@ class WaveNetVocoder(Vocoder):
     kind = VocoderKind.WAVENET
     parallel = False
     config_type = WaveNetConfig
-    backends = (REFERENCE, FAST)
+    backends = WAVENET_BACKENDS
 
     def __init__(
         self,

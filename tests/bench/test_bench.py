@@ -31,7 +31,7 @@ from tts.cli.commands import bench as bench_command
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ALLOC_MIB = 64

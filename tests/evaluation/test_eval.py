@@ -15,7 +15,7 @@ from tts.cli.commands import eval as eval_command
 from tts.errors import UserError
 from tts.evaluation.copysynth import GRIFFIN_LIM, GRIFFIN_LIM_GENERATOR
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 FLITE = shutil.which("flite")
 # Short sentences (about 1.5 s each) keep eight systems x three sentences of recognition quick.

@@ -22,7 +22,7 @@ from tts.evaluation.copysynth import (
 from tts.synthesizer import Synthesizer
 from tts.voice import read_manifest
 from vocoders.audio import AUDIO_PRESETS, AudioConfig
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 INPUT_SR = 22050  # deliberately not the tiny voice's 16 kHz, so every run resamples
 

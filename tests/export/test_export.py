@@ -19,7 +19,7 @@ from tts.cli.commands import export as export_command
 from tts.errors import UserError
 from tts.export import samples as export
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TEXTS = ["Hello there. How are you today?", "The quick brown fox."]

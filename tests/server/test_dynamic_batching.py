@@ -18,7 +18,7 @@ from server.client import SynthesisClient, response_audio
 from server.config import ServerConfig, VoiceSpec
 from server.voices import VoiceRegistry
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 VOICE = "tiny"
 # Distinct texts, one of two sentences: each must come back with its own audio.

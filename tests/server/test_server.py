@@ -33,7 +33,7 @@ from server.service import REQUEST_ID_KEY
 from server.voices import VoiceRegistry
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled
 
 REPO = Path(__file__).resolve().parents[2]

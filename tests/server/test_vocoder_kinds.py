@@ -17,7 +17,7 @@ from server.validation import VOCODER_ENUMS, validate
 from server.voices import VoiceRegistry
 from tests.conftest import make_random_voice
 from tts.synthesizer import Synthesizer
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 from vocoders.vocos import VocosGenerator, vocos_config
 from vocoders.vocos_vocoder import VocosVocoder
 

@@ -12,7 +12,6 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from vocoders import hifigan_fast
-from vocoders.base import VocoderKind
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config, receptive_field_frames
 from vocoders.hifigan_fast import (
     AUTO,
@@ -24,6 +23,7 @@ from vocoders.hifigan_fast import (
     resolve_backend,
 )
 from vocoders.hifigan_vocoder import HiFiGANVocoder
+from vocoders.kinds import VocoderKind
 from vocoders.streaming import chunk_spans, stream_vocode
 
 N_MELS = 12
@@ -218,5 +218,5 @@ def test_the_synthesizer_rejects_an_unknown_backend(tiny_voice_dir) -> None:
     from tts.errors import UserError
     from tts.synthesizer import Synthesizer
 
-    with pytest.raises(UserError, match="hifigan backend 'tensorrt'"):
+    with pytest.raises(UserError, match="unknown GAN backend 'tensorrt'"):
         Synthesizer.load(tiny_voice_dir, gan_backend="tensorrt")

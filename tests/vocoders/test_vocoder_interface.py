@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from vocoders.audio import AudioConfig, AudioConfigMismatch
-from vocoders.base import Vocoder, VocoderKind
+from vocoders.base import Vocoder
 from vocoders.hifigan import hifigan_config
+from vocoders.kinds import VocoderKind
 from vocoders.registry import VOCODERS, load_vocoder, vocoder_class
 from vocoders.serialization import save_model
 from vocoders.vocos import vocos_config

@@ -13,17 +13,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tts.errors import UserError
 from tts.machine import MachineInfo
-from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
-from vocoders.base import VocoderKind
-from vocoders.registry import vocoder_class
-from vocoders.wavenet_vocoder import FAST, REFERENCE
+from vocoders.kinds import FAST, REFERENCE, VocoderKind
+
+if TYPE_CHECKING:  # the command line builds BenchConfig before torch is imported
+    from tts.synthesizer import Synthesizer
 
 SCHEMA_VERSION = 2  # 2: every result names its generator; every parallel vocoder gets its ratios
 SCHEMA_PATH = Path(__file__).parent.parent / "data" / "bench_schema.json"
@@ -46,6 +44,10 @@ METRICS = (
 )
 P90 = 90.0
 STATUS_OK, STATUS_PARTIAL, STATUS_SKIPPED = "ok", "partial", "skipped"
+# WaveNet sample loops a run can time; "both" gives a reference and a fast row.
+# "both" times each autoregressive vocoder with its reference and its fast sample loop.
+BOTH_IMPLS = "both"
+WAVENET_IMPL_CHOICES = (FAST, REFERENCE, BOTH_IMPLS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class BenchText:
 
 def is_parallel(vocoder: str) -> bool:
     """Whether ``vocoder`` (a kind's name) makes a whole utterance in one pass, as the GAN vocoders do."""
+    from vocoders.registry import vocoder_class  # imports torch: only once a bench runs
+
     return vocoder_class(vocoder).parallel
 
 
@@ -148,6 +152,8 @@ def summarize(values: Sequence[float]) -> dict[str, float] | None:
     """Median, p90 and min of ``values``; None when there are none."""
     if not values:
         return None
+    import numpy as np  # here, not at the top: the command line imports this module for BenchConfig
+
     arr = np.asarray(values, dtype=np.float64)
     return {"median": float(np.median(arr)), "p90": float(np.percentile(arr, P90)), "min": float(arr.min())}
 

@@ -27,8 +27,10 @@ import numpy as np
 
 from tts.bench.cost import CostModel
 from tts.bench.report import (
+    BOTH_IMPLS,
     STATUS_PARTIAL,
     STATUS_SKIPPED,
+    WAVENET_IMPL_CHOICES,
     BenchConfig,
     BenchReport,
     BenchText,
@@ -44,13 +46,10 @@ from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import Synthesizer
 from tts.voice import voice_label
-from vocoders.base import VocoderKind
-from vocoders.wavenet_vocoder import FAST, REFERENCE
+from vocoders.kinds import FAST, REFERENCE, VocoderKind
 
 logger = logging.getLogger(__name__)
 
-BOTH_IMPLS = "both"
-WAVENET_IMPL_CHOICES = (FAST, REFERENCE, BOTH_IMPLS)
 
 
 def build_targets(

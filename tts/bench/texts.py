@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tts.bench.report import BenchText
 from tts.errors import UserError
-from tts.synthesizer import SENTENCE_PAUSE_S, Synthesizer
+
+if TYPE_CHECKING:  # the command line reads LENGTH_TEXTS before torch is imported
+    from tts.synthesizer import Synthesizer
 
 # Each built-in text is one sentence, so audio length is the only thing that changes between them:
 # with several sentences WaveNet vocodes them as one batch, which hides its per-sample cost. "long"
@@ -53,6 +56,8 @@ def read_texts_file(path: str | Path) -> list[tuple[str, str]]:
 
 def prepare_texts(synth: Synthesizer, texts: Sequence[tuple[str, str]]) -> list[BenchText]:
     """Analyse each text and predict its audio length from the text-to-mel frames (cheap: no vocoder)."""
+    from tts.synthesizer import SENTENCE_PAUSE_S
+
     prepared = []
     hop_s = synth.audio_config.frame_seconds
     for name, text in texts:

@@ -1,7 +1,5 @@
 """``python -m tts.cli`` (also under ``torchrun``) runs the ``ganspeech`` command."""
 
-import sys
+from tts.cli.main import entry
 
-from tts.cli.main import main
-
-sys.exit(main())
+entry()

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tts.corpus.dataset import Entry, FeatureCache, collate_text2mel
+from tts.corpus.gta_defaults import DEFAULT_BATCH_SIZE, DEFAULT_SPLITS
 from tts.errors import UserError, VoiceError
 from tts.frontend.pipeline import Frontend
 from tts.frontend.symbols import SymbolTable
@@ -34,10 +35,6 @@ from vocoders.audio import AudioConfigMismatch, check_compatible
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SPLITS = ("train", "val")
-# Clips per forward pass: with length-sorted batches padding stays small, and 16 LJSpeech-length
-# clips keep the aligner's (B, T, L) attention in a few hundred MB.
-DEFAULT_BATCH_SIZE = 16
 REPORT_NAME = "gta.json"
 MEL_SUFFIX = ".npy"
 # Hex digits of the weights' SHA-1 kept as the model fingerprint: enough to tell models apart.

@@ -24,17 +24,14 @@ import torch
 from tts.errors import UserError
 from tts.units import MS_PER_S
 from vocoders.audio import AUDIO_PRESETS, AudioConfig, load_audio, mel_spectrogram
-from vocoders.base import VocoderKind
 from vocoders.griffinlim import DEFAULT_ITERATIONS, griffin_lim_from_mel
+from vocoders.kinds import COPY_VOCODERS, GRIFFIN_LIM, VocoderKind
 
 if TYPE_CHECKING:  # the synthesizer (and its models) is imported only by callers that vocode neurally
     from tts.synthesizer import Synthesizer
 
 logger = logging.getLogger(__name__)
 
-# The model-free baseline: named like a vocoder kind on the command line, but no voice holds it.
-GRIFFIN_LIM = "griffinlim"
-COPY_VOCODERS = (*(kind.value for kind in VocoderKind), GRIFFIN_LIM)
 GRIFFIN_LIM_GENERATOR = f"Griffin-Lim, {DEFAULT_ITERATIONS} iterations"
 MAX_CHANNELS = 2  # mono or stereo (averaged to mono); more channels are not one speaker's recording
 

@@ -39,7 +39,7 @@ from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
 from tts.voice import voice_label
 from vocoders.audio import load_audio
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,8 @@ from tts.synthesizer import TEXT2MEL_KIND, load_text2mel_model
 from tts.text2mel.model import MAX_TOKEN_FRAMES, Text2Mel, lengths_to_mask
 from tts.voice import VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import LOG_CLAMP
-from vocoders.base import BackendUnavailable, VocoderKind
+from vocoders.base import BackendUnavailable
+from vocoders.kinds import VocoderKind
 from vocoders.onnx_backend import (
     AUDIO_OUTPUT,
     FRAMES_AXIS,

@@ -31,7 +31,7 @@ from tts.machine import machine_info
 from tts.synthesizer import Synthesizer
 from tts.units import MS_PER_S
 from vocoders.audio import MEL_PAD_VALUE, mel_spectrogram, save_audio
-from vocoders.base import VocoderKind
+from vocoders.kinds import VocoderKind
 
 logger = logging.getLogger(__name__)
 

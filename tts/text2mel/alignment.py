@@ -11,11 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 
-import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import betabinom
 from torch import nn
 
 logger = logging.getLogger(__name__)
@@ -41,6 +39,9 @@ def beta_binomial_prior(n_tokens: int, n_frames: int, scaling: float = 1.0) -> n
     ``b = scaling * (n_frames + 1 - i)``, so its mass slides from the first token to the last.
     Cached by shape; the returned array is read-only because callers share it.
     """
+    # Imported here: scipy.stats is slow to import and only training builds priors.
+    from scipy.stats import betabinom
+
     if n_tokens < 1 or n_frames < 1:
         raise ValueError(f"prior needs at least one token and one frame, got {n_tokens}, {n_frames}")
     frames = np.arange(1, n_frames + 1, dtype=np.float64)[:, None]  # (T, 1)
@@ -62,60 +63,6 @@ def batch_log_prior(
     return torch.log(prior + PRIOR_EPS)
 
 
-@numba.njit(cache=True)
-def _mas_every_token(logp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Glow-TTS MAS for ``T >= L``: best path from (0, 0) to (T-1, L-1), each step stays or moves by one."""
-    n_frames, n_tokens = logp.shape
-    value = np.full((n_frames, n_tokens), -np.inf)
-    value[0, 0] = logp[0, 0]
-    for t in range(1, n_frames):
-        # Token j is reachable at frame t only if j <= t, and can still reach the last token only
-        # if the remaining frames cover the remaining tokens.
-        lo = max(0, n_tokens - n_frames + t)
-        hi = min(n_tokens - 1, t)
-        for j in range(lo, hi + 1):
-            stay = value[t - 1, j]
-            move = value[t - 1, j - 1] if j > 0 else -np.inf
-            value[t, j] = max(stay, move) + logp[t, j]
-    path = np.zeros((n_frames, n_tokens), dtype=np.float32)
-    j = n_tokens - 1
-    for t in range(n_frames - 1, -1, -1):
-        path[t, j] = 1.0
-        # Glow-TTS tie rule: move to the previous token only when forced or strictly better.
-        if t > 0 and j > 0 and (j == t or value[t - 1, j - 1] > value[t - 1, j]):
-            j -= 1
-    return path
-
-
-@numba.njit(cache=True)
-def _mas_fewer_frames(logp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Best strictly increasing token per frame when ``T < L``: as many tokens as possible get a frame."""
-    n_frames, n_tokens = logp.shape
-    value = np.full((n_frames, n_tokens), -np.inf)
-    back = np.zeros((n_frames, n_tokens), dtype=np.int64)
-    for j in range(n_tokens - n_frames + 1):
-        value[0, j] = logp[0, j]
-    for t in range(1, n_frames):
-        best = -np.inf
-        arg = 0
-        # Frame t's token j needs t earlier tokens below it and n_frames - 1 - t tokens above it.
-        for j in range(t, n_tokens - n_frames + t + 1):
-            if value[t - 1, j - 1] > best:
-                best = value[t - 1, j - 1]
-                arg = j - 1
-            value[t, j] = best + logp[t, j]
-            back[t, j] = arg
-    path = np.zeros((n_frames, n_tokens), dtype=np.float32)
-    j = n_frames - 1
-    for k in range(n_frames - 1, n_tokens):
-        if value[n_frames - 1, k] > value[n_frames - 1, j]:
-            j = k
-    for t in range(n_frames - 1, -1, -1):
-        path[t, j] = 1.0
-        j = back[t, j]
-    return path
-
-
 def maximum_path(log_attn: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Monotonic alignment search: hard 0/1 alignment ``(B, T_mel, L)`` maximising the summed log scores.
 
@@ -125,6 +72,9 @@ def maximum_path(log_attn: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     token, ends at the last and gives every token at least one frame. With fewer frames than tokens
     each frame gets a different token (some tokens get none). Padded cells are 0. No gradient.
     """
+    # Imported here: the numba kernels (and numba itself) are needed by training only, not by inference.
+    from tts.text2mel.mas import mas_every_token, mas_fewer_frames
+
     scores = log_attn.detach().float().cpu().numpy()
     valid = mask.detach().bool().cpu().numpy()
     out = np.zeros(scores.shape, dtype=np.float32)
@@ -134,7 +84,7 @@ def maximum_path(log_attn: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if n_frames == 0 or n_tokens == 0:
             continue
         item = np.ascontiguousarray(scores[b, :n_frames, :n_tokens], dtype=np.float64)
-        solve = _mas_every_token if n_frames >= n_tokens else _mas_fewer_frames
+        solve = mas_every_token if n_frames >= n_tokens else mas_fewer_frames
         out[b, :n_frames, :n_tokens] = solve(item)
     return torch.from_numpy(out).to(device=log_attn.device, dtype=log_attn.dtype)
 

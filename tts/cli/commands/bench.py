@@ -11,10 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.bench.report import BenchConfig
-    from tts.bench.runner import WAVENET_IMPL_CHOICES
+    from tts.bench.report import WAVENET_IMPL_CHOICES, BenchConfig
     from tts.bench.texts import LENGTH_TEXTS
-    from tts.synthesizer import GAN_BACKENDS
+    from vocoders.kinds import GAN_BACKENDS
 
     defaults = BenchConfig()
     p = sub.add_parser(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tts.errors import UserError
 
 if TYPE_CHECKING:  # torch loads only when a command runs, so `ganspeech --help` stays fast
-    from vocoders.base import VocoderKind
+    from vocoders.kinds import VocoderKind
 
 logger = logging.getLogger(__name__)
 

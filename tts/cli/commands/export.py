@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.synthesizer import WAVENET_IMPLS
+    from vocoders.kinds import WAVENET_IMPLS
 
     p = sub.add_parser(
         "export",

@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.corpus.gta import DEFAULT_BATCH_SIZE, DEFAULT_SPLITS
+    from tts.corpus.gta_defaults import DEFAULT_BATCH_SIZE, DEFAULT_SPLITS
 
     p = sub.add_parser(
         "gta",

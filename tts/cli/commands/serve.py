@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.synthesizer import GAN_BACKENDS, WAVENET_IMPLS
+    from vocoders.kinds import GAN_BACKENDS, WAVENET_IMPLS
 
     d = ServerConfig()
     p = sub.add_parser(

@@ -17,8 +17,7 @@ OUTPUT_SUFFIX = ".wav"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tts.evaluation.copysynth import COPY_VOCODERS
-    from tts.synthesizer import PARALLEL_PREFERENCE
+    from vocoders.kinds import COPY_VOCODERS, PARALLEL_PREFERENCE
 
     p = sub.add_parser(
         "vocode",
