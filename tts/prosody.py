@@ -35,8 +35,10 @@ class PitchMethod(enum.Enum):
     RESAMPLE = "resample"  # stretch durations by the ratio, vocode, resample back to the duration
 
 
-# The method the synthesizer applies (chosen by recogniser WER; see the README).
-PITCH_METHOD = PitchMethod.MEL
+# The method the synthesizer applies: recogniser WER on the bundled voice was lower or equal with
+# resampling at -2, +2 and +4 semitones (README, "Pitch and volume"); the vocoder does not follow a
+# shifted mel well. Streaming then vocodes a pitch-shifted sentence whole, since it is resampled whole.
+PITCH_METHOD = PitchMethod.RESAMPLE
 
 
 def check_pitch(semitones: float) -> float:

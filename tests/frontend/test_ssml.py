@@ -80,13 +80,13 @@ def test_error_position_points_at_the_tag() -> None:
 def test_billion_laughs_is_refused() -> None:
     lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     doc = f'<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY l0 "lol">{lol}]><speak>&l9;</speak>'
-    with pytest.raises(ssml.SsmlError, match="DTD"):
+    with pytest.raises(ssml.SsmlError, match="DTDs and entity declarations are not allowed"):
         ssml.parse_ssml(doc)
 
 
 def test_external_entity_is_refused() -> None:
     doc = '<!DOCTYPE speak [<!ENTITY x SYSTEM "file:///etc/passwd">]><speak>&x;</speak>'
-    with pytest.raises(ssml.SsmlError, match="DTD"):
+    with pytest.raises(ssml.SsmlError, match="DTDs and entity declarations are not allowed"):
         ssml.parse_ssml(doc)
 
 

@@ -98,6 +98,8 @@ def test_stream_carries_the_same_timings_in_the_chunk_that_holds_them(synth: Syn
     assert np.array_equal(np.concatenate([c.audio for c in chunks]), whole.audio)
     assert [w for c in chunks for w in c.words] == whole.words
     assert [m for c in chunks for m in c.marks] == whole.marks
+    total = len(whole.audio)
+    assert all(round(w.start_s * synth.sample_rate) == total for w in chunks[-1].words)
     start = 0
     for c in chunks[:-1]:
         end = start + len(c.audio)
