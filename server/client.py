@@ -16,10 +16,10 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.encoding import ENCODINGS, LINEAR16, decode
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_KINDS
+from tts.encoding import ENCODINGS, LINEAR16, decode
 from tts.errors import UserError
 from vocoders.kinds import VocoderKind
 

@@ -37,12 +37,10 @@ import numpy as np
 from server.admission import Admission, Overloaded, StoppedWaiting
 from server.batching import BatchedResult, Batcher
 from server.config import ServerConfig
-from server.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.memory import release_free_memory
 from server.printable import escape, one_line, printable
-from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from server.validation import (
     ENCODING_ENUMS,
     VOCODER_ENUMS,
@@ -52,7 +50,9 @@ from server.validation import (
     validate,
 )
 from server.voices import VoiceRegistry
+from tts.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from tts.errors import UserError
+from tts.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
 from vocoders.base import Vocoder
 from vocoders.kinds import VocoderKind

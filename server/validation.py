@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.config import ServerConfig
-from server.encoding import FLAC, LINEAR16, WAV
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.printable import printable
-from server.resample import SUPPORTED_SAMPLE_RATES
 from server.voices import VoiceRegistry
+from tts.encoding import FLAC, LINEAR16, WAV
 from tts.errors import TextError, UserError
+from tts.resample import SUPPORTED_SAMPLE_RATES
 from tts.synthesizer import Synthesizer
 from vocoders.base import Vocoder
 from vocoders.kinds import VocoderKind
@@ -49,7 +49,7 @@ class Job:
     voice: str  # the resolved voice name (the default's when the request left it empty)
     synth: Synthesizer
     vocoders: tuple[Vocoder, ...]  # one vocoder, or a GAN vocoder and WaveNet for Compare
-    encoding: str  # one of server.encoding.ENCODINGS
+    encoding: str  # one of tts.encoding.ENCODINGS
     sample_rate: int  # output rate in Hz (the voice's own when the request said 0)
     speaking_rate: float
     seed: int

@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from tts import prosody
 from tts.errors import TextError, UserError, VoiceError
 from tts.frontend.pipeline import Frontend, Utterance
+from tts.frontend.ssml import is_ssml
 from tts.frontend.symbols import SymbolTable
 from tts.text2mel.model import Text2Mel, Text2MelConfig
+from tts.timing import MarkTiming, WordTiming, to_sample, utterance_timings
 from tts.units import MS_PER_S
 from tts.voice import TEXT2MEL_KIND, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
@@ -94,6 +97,8 @@ class StreamChunk:
     elapsed_ms: float  # time since the request started when this chunk was ready
     timings: Timings | None = None  # set on the last chunk only
     sentences: list[str] = field(default_factory=list)  # set on the last chunk only
+    words: list[WordTiming] = field(default_factory=list)  # words that start in this chunk
+    marks: list[MarkTiming] = field(default_factory=list)  # marks reached in this chunk
 
 
 @dataclass
@@ -103,10 +108,24 @@ class SynthesisResult:
     timings: Timings
     sentences: list[str] = field(default_factory=list)  # normalised text of each sentence
     phonemes: list[str] = field(default_factory=list)
+    words: list[WordTiming] = field(default_factory=list)  # every written word's time in ``audio``
+    marks: list[MarkTiming] = field(default_factory=list)  # every SSML mark's time in ``audio``
 
     @property
     def normalized_text(self) -> str:
         return " ".join(self.sentences)
+
+
+@dataclass
+class _Piece:
+    """One utterance turned into a mel, with what the audio needs afterwards."""
+
+    utterance: Utterance
+    mel: torch.Tensor  # (1, n_mels, T)
+    durations: np.ndarray  # (L,) frames per token
+    semitones: float  # pitch shift still to apply to the audio (resampling method), else 0
+    volume_db: float  # gain to apply to the audio
+    time_scale: float  # audio seconds per mel-frame second after that shift
 
 
 def load_text2mel_model(voice_dir: Path, stem: str, audio: AudioConfig) -> tuple[Text2Mel, dict[str, Any]]:
@@ -141,6 +160,7 @@ class Synthesizer:
         self.frontend = Frontend(manifest.language, SymbolTable(manifest.symbols))
         self.text2mel = text2mel
         self.vocoder_map = vocoders
+        self.pitch_method = prosody.PITCH_METHOD
 
     @classmethod
     def load(
@@ -248,11 +268,56 @@ class Synthesizer:
         except (ValueError, KeyError):
             raise UserError(f"unknown vocoder {str(vocoder)!r}; this voice offers: {offered}") from None
 
-    def analyze(self, text: str) -> list[Utterance]:
-        """Normalise, split into sentences and phonemize; raises TextError when nothing is speakable."""
+    def analyze(self, text: str, ssml: bool | None = None) -> list[Utterance]:
+        """Normalise, split into sentences and phonemize; raises TextError when nothing is speakable.
+
+        ``ssml``: True parses ``text`` as SSML, False as plain text, None (default) as SSML when it
+        starts with ``<speak>``.
+        """
         if not text or not text.strip():
             raise TextError("text is empty: give at least one word to speak")
+        if ssml or (ssml is None and is_ssml(text)):
+            return self.frontend.process_ssml(text)
         return self.frontend.process(text)
+
+    def _prepare(self, utterance: Utterance, speaking_rate: float, pitch: float, volume_db: float) -> _Piece:
+        """Mel and durations of ``utterance`` at the request's settings combined with its SSML prosody."""
+        rate = speaking_rate * utterance.prosody.rate
+        semitones = prosody.check_pitch(pitch + utterance.prosody.pitch)
+        gain = prosody.check_volume_gain(volume_db + utterance.prosody.volume_db)
+        time_scale = 1.0
+        if self.pitch_method is prosody.PitchMethod.RESAMPLE and semitones:
+            ratio = prosody.resample_ratio(semitones)
+            rate /= float(ratio)  # speak ratio times longer; resampling brings it back
+            time_scale = 1.0 / float(ratio)
+        if not rate > 0:
+            raise UserError(f"speaking rate must be positive, got {rate}")
+        with torch.inference_mode():
+            tokens = torch.tensor([utterance.ids], dtype=torch.long)  # (1, L)
+            mel, _, durations = self.text2mel.infer_with_durations(
+                tokens, torch.tensor([len(utterance.ids)]), speaking_rate=rate
+            )
+            if self.pitch_method is prosody.PitchMethod.MEL:
+                mel = prosody.shift_mel_pitch(mel, semitones, self.audio_config)
+        shift = semitones if self.pitch_method is prosody.PitchMethod.RESAMPLE else 0.0
+        return _Piece(utterance, mel, durations[0].numpy(), shift, gain, time_scale)
+
+    def _finish(self, piece: _Piece, audio: np.ndarray) -> np.ndarray:
+        """Vocoder output of ``piece`` with its resampling pitch shift and volume gain applied."""
+        return prosody.apply_gain(prosody.resample_pitch(audio, piece.semitones), piece.volume_db)
+
+    def _piece_timings(self, piece: _Piece, offset_samples: int) -> tuple[list[WordTiming], list[MarkTiming]]:
+        seconds_per_frame = self.audio_config.hop_length / self.sample_rate * piece.time_scale
+        return utterance_timings(
+            piece.utterance, piece.durations, seconds_per_frame, offset_samples / self.sample_rate
+        )
+
+    def _pause_samples(self, utterances: list[Utterance], i: int) -> int:
+        """Silence after utterance ``i``: its break, the sentence pause between sentences, none at the end."""
+        pause = utterances[i].pause_after_s
+        if pause is None:
+            pause = SENTENCE_PAUSE_S if i + 1 < len(utterances) else 0.0
+        return round(pause * self.sample_rate)
 
     def text_to_mel(self, utterance: Utterance, speaking_rate: float = 1.0) -> torch.Tensor:
         """Mel ``(1, n_mels, T)`` of one sentence."""
@@ -289,21 +354,39 @@ class Synthesizer:
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
         on_mel_frames: Callable[[list[int]], None] | None = None,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
+        ssml: bool | None = None,
     ) -> SynthesisResult:
-        """Speak ``text`` (any length: split into sentences) with ``vocoder`` (``None``: the default).
+        """Speak ``text`` (any length: split into sentences; SSML as :meth:`analyze` decides) with
+        ``vocoder`` (``None``: the default).
 
         ``on_mel_frames`` gets the frame counts of the sentences turned to mel so far, after each
         one and before any vocoder runs; it may raise to refuse audio that would be too long.
+        ``pitch`` in semitones and ``volume_gain_db`` in dB, within :mod:`tts.prosody`'s ranges.
         """
         voc = self.check_vocoder(vocoder)
+        prosody.check_pitch(pitch)
+        prosody.check_volume_gain(volume_gain_db)
         t0 = time.perf_counter()
-        utterances = self.analyze(text)
+        utterances = self.analyze(text, ssml)
         t1 = time.perf_counter()
-        mels = self._mels(utterances, speaking_rate, on_mel_frames)
+        prepared = self._prepare_all(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
         t2 = time.perf_counter()
-        pieces = self.vocode(mels, voc.kind, seed=seed, should_stop=should_stop)
+        vocoded = self.vocode([p.mel for p in prepared], voc.kind, seed=seed, should_stop=should_stop)
         t3 = time.perf_counter()
-        audio = join_sentences(pieces, self.sample_rate)
+        out: list[np.ndarray] = [np.zeros(round(utterances[0].pause_before_s * self.sample_rate), np.float32)]
+        words: list[WordTiming] = []
+        marks: list[MarkTiming] = []
+        offset = len(out[0])
+        for i, (piece, raw) in enumerate(zip(prepared, vocoded)):
+            piece_words, piece_marks = self._piece_timings(piece, offset)
+            words += piece_words
+            marks += piece_marks
+            out.append(self._finish(piece, raw.astype(np.float32, copy=False)))
+            out.append(np.zeros(self._pause_samples(utterances, i), dtype=np.float32))
+            offset += len(out[-2]) + len(out[-1])
+        audio = np.concatenate(out)
         timings = Timings(
             frontend_ms=(t1 - t0) * MS_PER_S,
             text2mel_ms=(t2 - t1) * MS_PER_S,
@@ -321,6 +404,8 @@ class Synthesizer:
             timings=timings,
             sentences=[u.text for u in utterances],
             phonemes=[u.phonemes for u in utterances],
+            words=words,
+            marks=marks,
         )
 
     def synthesize_stream(
@@ -332,65 +417,101 @@ class Synthesizer:
         should_stop: Callable[[], bool] | None = None,
         chunk_frames: int | None = None,
         on_mel_frames: Callable[[list[int]], None] | None = None,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
+        ssml: bool | None = None,
     ) -> Iterator[StreamChunk]:
         """Yield audio as soon as it is ready, sentence by sentence.
 
         Each vocoder streams a sentence its own way (:meth:`vocoders.base.Vocoder.stream`): the
         parallel ones in mel chunks of ``chunk_frames`` vocoded with context overlap
         (:mod:`vocoders.streaming`), so the first audio leaves after a fraction of the first
-        sentence; the concatenation equals the whole-utterance output. Sentence pauses are emitted
-        as their own silent chunks so the stream adds up to :meth:`synthesize`'s audio.
+        sentence; the concatenation equals the whole-utterance output. Pauses (between sentences,
+        and SSML breaks) are emitted as their own silent chunks so the stream adds up to
+        :meth:`synthesize`'s audio. Each word and mark timing travels with the chunk its time falls in.
         With ``on_mel_frames`` (as in :meth:`synthesize`) every sentence is turned to mel before
         the first is vocoded.
         """
         voc = self.check_vocoder(vocoder)
+        prosody.check_pitch(pitch)
+        prosody.check_volume_gain(volume_gain_db)
         t0 = time.perf_counter()
         timings = Timings(sample_rate=self.sample_rate, vocoder=voc.kind.value, generator=voc.generator_name)
-        utterances = self.analyze(text)
+        utterances = self.analyze(text, ssml)
         t1 = time.perf_counter()
         timings.frontend_ms = (t1 - t0) * MS_PER_S
-        pause = np.zeros(int(SENTENCE_PAUSE_S * self.sample_rate), dtype=np.float32)
         n_samples = 0
-        ready = self._mels(utterances, speaking_rate, on_mel_frames) if on_mel_frames is not None else None
-        timings.text2mel_ms = (time.perf_counter() - t1) * MS_PER_S
+        words: list[WordTiming] = []
+        marks: list[MarkTiming] = []
+
+        def chunk(audio: np.ndarray, i: int, t: float) -> StreamChunk:
+            """A chunk carrying the pending timings that fall before its end."""
+            nonlocal n_samples, words, marks
+            n_samples += len(audio)
+            out = StreamChunk(audio, i, (t - t0) * MS_PER_S)
+            out.words = [w for w in words if to_sample(w.start_s, self.sample_rate) < n_samples]
+            out.marks = [m for m in marks if to_sample(m.time_s, self.sample_rate) < n_samples]
+            words = words[len(out.words) :]
+            marks = marks[len(out.marks) :]
+            return out
+
+        lead = np.zeros(round(utterances[0].pause_before_s * self.sample_rate), dtype=np.float32)
+        if len(lead):
+            yield chunk(lead, 0, time.perf_counter())
+        ready = None
+        if on_mel_frames is not None:
+            ready = self._prepare_all(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
+            timings.text2mel_ms = (time.perf_counter() - t1) * MS_PER_S
         for i, utt in enumerate(utterances):
             if should_stop is not None and should_stop():
                 return
             ta = time.perf_counter()
-            mel = ready[i] if ready is not None else self.text_to_mel(utt, speaking_rate)
+            if ready is not None:
+                piece = ready[i]
+            else:
+                piece = self._prepare(utt, speaking_rate, pitch, volume_gain_db)
+            piece_words, piece_marks = self._piece_timings(piece, n_samples)
+            words += piece_words
+            marks += piece_marks
             tb = time.perf_counter()
             timings.text2mel_ms += (tb - ta) * MS_PER_S
-            if i:
-                n_samples += len(pause)
-                yield StreamChunk(pause, i, (time.perf_counter() - t0) * MS_PER_S)
-            for piece in self._stream_sentence(voc, mel, seed, should_stop, chunk_frames):
+            # Resampling (pitch) needs the whole sentence: it is vocoded as one chunk then.
+            frames = piece.mel.shape[-1] if piece.semitones else chunk_frames
+            for audio in self._stream_sentence(voc, piece.mel, seed, should_stop, frames):
                 tc = time.perf_counter()
                 timings.vocoder_ms += (tc - tb) * MS_PER_S
-                n_samples += len(piece)
-                yield StreamChunk(piece, i, (tc - t0) * MS_PER_S)
+                yield chunk(self._finish(piece, audio), i, tc)
                 tb = time.perf_counter()
+            pause = np.zeros(self._pause_samples(utterances, i), dtype=np.float32)
+            if len(pause):
+                yield chunk(pause, min(i + 1, len(utterances) - 1), time.perf_counter())
         timings.total_ms = (time.perf_counter() - t0) * MS_PER_S
         timings.audio_seconds = n_samples / self.sample_rate
-        yield StreamChunk(
+        last = StreamChunk(
             np.zeros(0, dtype=np.float32),
             len(utterances) - 1,
             timings.total_ms,
             timings=timings,
             sentences=[u.text for u in utterances],
         )
+        last.words, last.marks = words, marks  # those at the very end of the audio
+        yield last
 
-    def _mels(
+    def _prepare_all(
         self,
         utterances: list[Utterance],
         speaking_rate: float,
+        pitch: float,
+        volume_gain_db: float,
         on_mel_frames: Callable[[list[int]], None] | None,
-    ) -> list[torch.Tensor]:
-        mels: list[torch.Tensor] = []
+    ) -> list[_Piece]:
+        """Every sentence turned to mel (:meth:`_prepare`), ``on_mel_frames`` told after each one."""
+        prepared: list[_Piece] = []
         for utterance in utterances:
-            mels.append(self.text_to_mel(utterance, speaking_rate))
+            prepared.append(self._prepare(utterance, speaking_rate, pitch, volume_gain_db))
             if on_mel_frames is not None:
-                on_mel_frames([m.shape[-1] for m in mels])
-        return mels
+                on_mel_frames([p.mel.shape[-1] for p in prepared])
+        return prepared
 
     @staticmethod
     def _stream_sentence(

@@ -26,12 +26,12 @@ from server.admission import Admission, JobGate, Overloaded, StoppedWaiting
 from server.app import SERVICE_NAME, GanspeechServer, build_server
 from server.client import SynthesisClient, response_audio
 from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, VoiceSpec
-from server.encoding import ENCODINGS, decode, encode, to_pcm16
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
-from server.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from server.service import REQUEST_ID_KEY
 from server.voices import VoiceRegistry
+from tts.encoding import ENCODINGS, decode, encode, to_pcm16
 from tts.errors import UserError
+from tts.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from tts.synthesizer import Synthesizer
 from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled

@@ -364,8 +364,20 @@ class Text2Mel(nn.Module):
         ``tokens`` ``(B, L)`` long with ``token_lens`` ``(B,)`` (>= 1 each). Whole sentences in one
         non-autoregressive pass; ``speaking_rate`` 2.0 is twice as fast.
         """
+        mel, mel_lens, _ = self.infer_with_durations(tokens, token_lens, speaking_rate)
+        return mel, mel_lens
+
+    @torch.no_grad()
+    def infer_with_durations(
+        self, tokens: torch.Tensor, token_lens: torch.Tensor, speaking_rate: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`infer`'s mels and lengths, and the frames of each token ``(B, L)`` (0 on padding).
+
+        Token ``l`` of item ``b`` covers mel frames ``durations[b, :l].sum()`` up to
+        ``durations[b, :l + 1].sum()``: what word timings are computed from.
+        """
         enc, durations = self._predict_durations(tokens, token_lens, speaking_rate)
         mel_lens = durations.sum(dim=1)
         expanded = length_regulate(enc, durations, int(mel_lens.max()))
         _, mel = self._decode(expanded, mel_lens)
-        return self._denormalise(mel, lengths_to_mask(mel_lens, mel.shape[-1])), mel_lens
+        return self._denormalise(mel, lengths_to_mask(mel_lens, mel.shape[-1])), mel_lens, durations

@@ -144,7 +144,7 @@ def _synthesize(client, args: argparse.Namespace) -> dict:
 
 
 def _stream(client, args: argparse.Namespace) -> dict:
-    from server.encoding import encode
+    from tts.encoding import encode
 
     out = Path(args.output)
     encoding = _encoding_for(out)

@@ -1,4 +1,4 @@
-"""``ganspeech synthesize``: text to a WAV file with any vocoder of the voice."""
+"""``ganspeech synthesize``: text or SSML to an audio file with any vocoder of the voice."""
 
 from __future__ import annotations
 
@@ -11,12 +11,26 @@ from tts.errors import UserError
 
 logger = logging.getLogger(__name__)
 
+# Output file suffix -> encoding (tts.encoding names), when --encoding is not given.
+SUFFIX_ENCODINGS = {
+    ".wav": "wav",
+    ".flac": "flac",
+    ".pcm": "linear16",
+    ".raw": "linear16",
+    ".ulaw": "mulaw",
+    ".mulaw": "mulaw",
+    ".alaw": "alaw",
+    ".ogg": "ogg_opus",
+    ".opus": "ogg_opus",
+    ".mp3": "mp3",
+}
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from vocoders.kinds import GAN_BACKENDS, PARALLEL_PREFERENCE, WAVENET_IMPLS, VocoderKind
 
-    p = sub.add_parser("synthesize", help="speak text into a WAV file")
-    p.add_argument("text", help="text to speak (any length; '-' reads standard input)")
+    p = sub.add_parser("synthesize", help="speak text or SSML into an audio file")
+    p.add_argument("text", help="text or SSML to speak (any length; '-' reads standard input)")
     p.add_argument("--voice", default=None, help="voice directory (default: the bundled voice)")
     p.add_argument(
         "--vocoder",
@@ -33,11 +47,66 @@ def register(sub: argparse._SubParsersAction) -> None:
         "eager: the plain reference)",
     )
     p.add_argument("--speaking-rate", type=float, default=1.0, help="1.0 normal, 2.0 twice as fast")
+    p.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones, -12 to +12")
+    p.add_argument("--volume-db", type=float, default=0.0, help="volume gain in dB, -96 to +16")
+    p.add_argument(
+        "--ssml",
+        action="store_true",
+        help="read the text as SSML (default: only when it starts with <speak>)",
+    )
+    p.add_argument("--lexicon", default=None, help="pronunciations to use: a file of word<TAB>IPA lines")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
-    p.add_argument("-o", "--output", default="out.wav", help="output audio file (.wav or .flac)")
-    p.add_argument("--json", action="store_true", help="print the timing breakdown as one JSON object")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="out.wav",
+        help=f"output audio file; its suffix picks the encoding ({', '.join(SUFFIX_ENCODINGS)})",
+    )
+    p.add_argument(
+        "--encoding",
+        default=None,
+        # No choices here: naming them would import numpy and soundfile just to print --help;
+        # output_encoding checks the name against what this libsndfile offers.
+        help="encoding of the output file, whatever its suffix: linear16, wav, flac, mulaw, alaw, "
+        "ogg_opus or mp3 (mulaw and alaw are written at 8 kHz)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the timing breakdown and word timings as one JSON object"
+    )
     p.set_defaults(func=run)
+
+
+def output_encoding(path: Path, encoding: str | None) -> str:
+    """The encoding asked for, or the one the suffix of ``path`` names; UserError if it is not available."""
+    from tts.encoding import supported_encodings
+
+    if encoding is None:
+        encoding = SUFFIX_ENCODINGS.get(path.suffix.lower())
+        if encoding is None:
+            raise UserError(
+                f"output {path} must end in one of {', '.join(SUFFIX_ENCODINGS)}, or give --encoding"
+            )
+    if encoding not in supported_encodings():
+        raise UserError(
+            f"encoding {encoding} is not available with this libsndfile; available: {', '.join(supported_encodings())}"
+        )
+    return encoding
+
+
+def encoded_rate(encoding: str, sample_rate: int) -> int:
+    """The rate the file is written at: 8 kHz for G.711, an Opus rate for Ogg-Opus, else the voice's."""
+    from tts.encoding import ALAW, MULAW, OGG_OPUS, OPUS_SAMPLE_RATES, TELEPHONY_SAMPLE_RATE
+
+    if encoding in (MULAW, ALAW):
+        return TELEPHONY_SAMPLE_RATE
+    if encoding == OGG_OPUS and sample_rate not in OPUS_SAMPLE_RATES:
+        return (
+            min(r for r in OPUS_SAMPLE_RATES if r >= sample_rate)
+            if sample_rate < max(OPUS_SAMPLE_RATES)
+            else (max(OPUS_SAMPLE_RATES))
+        )
+    return sample_rate
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,18 +115,20 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from tts.encoding import encode
+    from tts.frontend.lexicon import Lexicon
+    from tts.resample import resample
     from tts.synthesizer import Synthesizer, preferred_vocoder, voice_vocoders
     from tts.units import MS_PER_S
-    from vocoders.audio import save_audio
 
     text = sys.stdin.read() if args.text == "-" else args.text
     out = Path(args.output)
-    if out.suffix.lower() not in (".wav", ".flac"):
-        raise UserError(f"output {out} must end in .wav or .flac")
+    encoding = output_encoding(out, args.encoding)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
+    lexicon = Lexicon.read(args.lexicon) if args.lexicon else None
     start = time.perf_counter()
     # Only the vocoder that runs is loaded (WaveNet's fast loop alone costs a numba import).
     vocoder = args.vocoder or preferred_vocoder(voice_vocoders(args.voice))
@@ -69,12 +140,33 @@ def run(args: argparse.Namespace) -> int:
         one_shot=True,  # one run, then exit: compiling at load would cost more than it saves
     )
     load_ms = (time.perf_counter() - start) * MS_PER_S
-    result = synth.synthesize(text, vocoder=vocoder, speaking_rate=args.speaking_rate, seed=args.seed)
+    if lexicon is not None:
+        synth.frontend.lexicon = lexicon
+    result = synth.synthesize(
+        text,
+        vocoder=vocoder,
+        speaking_rate=args.speaking_rate,
+        seed=args.seed,
+        pitch=args.pitch,
+        volume_gain_db=args.volume_db,
+        ssml=True if args.ssml else None,
+    )
+    rate = encoded_rate(encoding, result.sample_rate)
+    # Timings are in seconds, so they hold at any rate the audio is written at.
+    audio = resample(result.audio, result.sample_rate, rate)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_audio(out, result.audio, result.sample_rate)
+    out.write_bytes(encode(audio, rate, encoding))
     if args.json:
         report = result.timings.to_dict()
-        report.update(load_ms=load_ms, output=str(out), normalized_text=result.normalized_text)
+        report.update(
+            load_ms=load_ms,
+            output=str(out),
+            encoding=encoding,
+            output_sample_rate=rate,
+            normalized_text=result.normalized_text,
+            words=[w.to_dict() for w in result.words],
+            marks=[m.to_dict() for m in result.marks],
+        )
         print(json.dumps(report))
     else:
         t = result.timings
