@@ -31,7 +31,7 @@ from tts.timing import MarkTiming, WordTiming, to_sample, utterance_timings
 from tts.units import MS_PER_S
 from tts.voice import TEXT2MEL_KIND, VoiceManifest, read_manifest, resolve_voice_dir
 from vocoders.audio import AudioConfig, check_compatible
-from vocoders.base import BackendUnavailable, Vocoder
+from vocoders.base import BackendUnavailable, Vocoder, sentence_seed
 from vocoders.kinds import AUTO, GAN_BACKENDS, PARALLEL_PREFERENCE, WAVENET_IMPLS, VocoderKind
 from vocoders.registry import VOCODERS, load_vocoder
 from vocoders.serialization import config_from_dict, load_state, read_meta
@@ -175,10 +175,11 @@ class Synthesizer:
 
         ``gan_backend``: the parallel vocoders' inference path, one of
         :data:`vocoders.kinds.GAN_BACKENDS` that each loaded one offers ("auto": each its fastest);
-        ``wavenet_impl``: WaveNet's sample loop, one of :data:`vocoders.kinds.WAVENET_IMPLS` or "auto". ``vocoders``: the kinds to load (default: every one of the
-        voice); a one-shot caller names the one it runs, so it pays no other vocoder's loading
-        (WaveNet's fast loop imports numba and loads its compiled code). ``one_shot``: the caller
-        vocodes once and exits, so "auto" means each kind's :attr:`Vocoder.one_shot_backend`.
+        ``wavenet_impl``: WaveNet's sample loop, one of :data:`vocoders.kinds.WAVENET_IMPLS` or
+        "auto". ``vocoders``: the kinds to load (default: every one of the voice); a one-shot
+        caller names the one it runs, so it pays no other vocoder's loading (WaveNet's fast loop
+        imports numba and loads its compiled code). ``one_shot``: the caller vocodes once and
+        exits, so "auto" means each kind's :attr:`Vocoder.one_shot_backend`.
         """
         for name, backend, offered in (
             ("GAN", gan_backend, GAN_BACKENDS),
@@ -206,7 +207,8 @@ class Synthesizer:
                 offered = ", ".join((AUTO, *VOCODERS[kind].backends))
                 raise UserError(f"{kind} has no backend {backend!r}; choose one of {offered}")
             try:
-                vocoders[kind] = load_vocoder(voice_dir / manifest.models[kind.value], manifest.audio, backend)
+                stem = voice_dir / manifest.models[kind.value]
+                vocoders[kind] = load_vocoder(stem, manifest.audio, backend)
             except BackendUnavailable as exc:
                 raise UserError(str(exc)) from None
         wavenet = vocoders.get(VocoderKind.WAVENET)
@@ -477,7 +479,8 @@ class Synthesizer:
             timings.text2mel_ms += (tb - ta) * MS_PER_S
             # Resampling (pitch) needs the whole sentence: it is vocoded as one chunk then.
             frames = piece.mel.shape[-1] if piece.semitones else chunk_frames
-            for audio in self._stream_sentence(voc, piece.mel, seed, should_stop, frames):
+            # Sentence i is sampled with seed + i, as in synthesize's batch: the stream equals it.
+            for audio in self._stream_sentence(voc, piece.mel, sentence_seed(seed, i), should_stop, frames):
                 tc = time.perf_counter()
                 timings.vocoder_ms += (tc - tb) * MS_PER_S
                 yield chunk(self._finish(piece, audio), i, tc)

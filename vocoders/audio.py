@@ -103,7 +103,7 @@ def mel_basis(cfg: AudioConfig, device: torch.device | str = "cpu") -> torch.Ten
 
 
 def stft(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
-    """Complex STFT ``(B, n_fft // 2 + 1, T // hop)`` of ``wav`` ``(B, T)`` (or ``(T,)``), HiFi-GAN framing."""
+    """Complex STFT ``(B, n_fft // 2 + 1, T // hop)`` of ``wav`` ``(B, T)`` or ``(T,)``, HiFi-GAN framing."""
     if wav.dim() == 1:
         wav = wav.unsqueeze(0)
     pad = (cfg.n_fft - cfg.hop_length) // 2

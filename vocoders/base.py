@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 StopCheck = Callable[[], bool]
 
 
+def sentence_seed(seed: int, index: int) -> int:
+    """The seed of the ``index``-th utterance of a request seeded ``seed``."""
+    return seed + index
+
+
 class BackendUnavailable(RuntimeError):
     """A backend whose optional dependency is not installed; the message says how to install it."""
 
@@ -47,7 +52,8 @@ class Vocoder(ABC):
     one_shot_backend: ClassVar[str] = AUTO
 
     def __init__(self, model: nn.Module, config: Any, audio: AudioConfig, backend: str = AUTO) -> None:
-        """``model``: trained, weight norm folded, in eval mode; ``backend``: one of :attr:`backends` or AUTO."""
+        """``model``: trained, weight norm folded, in eval mode; ``backend``: one of :attr:`backends`
+        or AUTO."""
         self.model = model
         self.config = config
         self.audio = audio
@@ -103,8 +109,9 @@ class Vocoder(ABC):
     ) -> list[np.ndarray]:
         """Audio ``(T_i * hop,)`` float32 for each mel ``(1, n_mels, T_i)``.
 
-        ``seed`` fixes a sampling vocoder's draws (GAN vocoders ignore it); ``should_stop`` is
-        asked between blocks of work where the vocoder has them.
+        ``seed`` fixes a sampling vocoder's draws (GAN vocoders ignore it): mel ``i`` is sampled with
+        seed ``seed + i``, so :meth:`stream` of that mel alone with ``seed + i`` gives the same audio;
+        ``should_stop`` is asked between blocks of work where the vocoder has them.
         """
 
     def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:

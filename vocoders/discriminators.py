@@ -247,16 +247,16 @@ class MultiScaleDiscriminator(nn.Module):
 
 
 class Discriminators(nn.Module):
-    """The MPD and, optionally, the MSD and the MRD; outputs are the MPD's lists, then the MSD's, then the MRD's."""
+    """The MPD and, optionally, the MSD and the MRD; outputs list the MPD's, then the MSD's and MRD's."""
 
     def __init__(self, cfg: DiscriminatorConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.mpd = MultiPeriodDiscriminator(cfg.periods, cfg.width)
         self.msd = MultiScaleDiscriminator(cfg.msd_scales, cfg.width) if cfg.use_msd else None
-        self.mrd = (
-            MultiResolutionDiscriminator(cfg.mrd_resolutions, cfg.mrd_channels) if cfg.mrd_resolutions else None
-        )
+        self.mrd = None
+        if cfg.mrd_resolutions:
+            self.mrd = MultiResolutionDiscriminator(cfg.mrd_resolutions, cfg.mrd_channels)
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor) -> DiscriminatorOutputs:
         """Judge ``real`` and ``fake`` waveforms ``(B, 1, T)``.

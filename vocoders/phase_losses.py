@@ -47,7 +47,9 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / (weights.sum() + WEIGHT_EPS)
 
 
-def phase_losses(phase_hat: torch.Tensor, phase: torch.Tensor, magnitude: torch.Tensor | None = None) -> PhaseLosses:
+def phase_losses(
+    phase_hat: torch.Tensor, phase: torch.Tensor, magnitude: torch.Tensor | None = None
+) -> PhaseLosses:
     """IP, GD and IAF losses of ``phase_hat`` against ``phase``, both ``(B, F, T)`` in radians.
 
     ``magnitude`` ``(B, F, T)``, the target's, weights every bin (GD and IAF use the smaller of the

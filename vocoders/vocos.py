@@ -98,7 +98,9 @@ def receptive_field_frames(cfg: VocosConfig) -> int:
     """
     trunk = EMBED_KERNEL // 2 + cfg.num_layers * (cfg.kernel_size // 2)
     trim = (cfg.n_fft - cfg.hop_length) // 2
-    istft = max(math.ceil(trim / cfg.hop_length), math.ceil((cfg.n_fft - trim - cfg.hop_length) / cfg.hop_length))
+    back = math.ceil(trim / cfg.hop_length)
+    ahead = math.ceil((cfg.n_fft - trim - cfg.hop_length) / cfg.hop_length)
+    istft = max(back, ahead)
     return trunk + istft
 
 
@@ -158,7 +160,8 @@ class VocosGenerator(nn.Module):
         self.norm = nn.LayerNorm(cfg.dim, eps=LAYER_NORM_EPS)
         scale = 1.0 / cfg.num_layers  # Vocos: layer scale 1 / depth keeps the trunk's sum bounded
         self.blocks = nn.ModuleList(
-            ConvNeXtBlock(cfg.dim, cfg.intermediate_dim, cfg.kernel_size, scale) for _ in range(cfg.num_layers)
+            ConvNeXtBlock(cfg.dim, cfg.intermediate_dim, cfg.kernel_size, scale)
+            for _ in range(cfg.num_layers)
         )
         self.final_norm = nn.LayerNorm(cfg.dim, eps=LAYER_NORM_EPS)
         self.head = nn.Linear(cfg.dim, 2 * cfg.n_bins)  # log-magnitude and phase angle per bin
@@ -166,7 +169,8 @@ class VocosGenerator(nn.Module):
         if cfg.amplitude_prior:
             if audio is None:
                 raise ValueError("the amplitude prior needs the voice's audio config (its mel filterbank)")
-            basis = mel_basis(dataclasses.replace(audio, n_fft=cfg.n_fft, win_length=min(audio.win_length, cfg.n_fft)))
+            win = min(audio.win_length, cfg.n_fft)
+            basis = mel_basis(dataclasses.replace(audio, n_fft=cfg.n_fft, win_length=win))
             # A band's mel value is its filter's weight sum times the magnitude under it, so dividing
             # by that sum recovers a magnitude; each linear bin then averages the bands covering it,
             # weighted by their filter gains. A flat spectrum comes back flat.

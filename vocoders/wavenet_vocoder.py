@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from vocoders.audio import MEL_PAD_VALUE, AudioConfig
-from vocoders.base import StopCheck, Vocoder
+from vocoders.audio import AudioConfig
+from vocoders.base import StopCheck, Vocoder, sentence_seed
 from vocoders.kinds import AUTO, FAST, WAVENET_BACKENDS, VocoderKind
 from vocoders.wavenet import WaveNet, WaveNetConfig
+
+if TYPE_CHECKING:  # imports numba: loaded only when the fast loop is selected
+    from vocoders.wavenet_fast import FastWaveNet
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +48,11 @@ class WaveNetVocoder(Vocoder):
 
     def _select_backend(self, backend: str) -> None:
         resolved = FAST if backend == AUTO else backend
-        self._impl: object = self.model
+        self._fast: FastWaveNet | None = None
         if resolved == FAST:
             from vocoders.wavenet_fast import FastWaveNet  # numba compiles on first use: only when asked
 
-            self._impl = FastWaveNet.from_model(self.model)  # type: ignore[arg-type]
+            self._fast = FastWaveNet.from_model(self.model)  # type: ignore[arg-type]
         self._backend = resolved
 
     @property
@@ -65,14 +69,38 @@ class WaveNetVocoder(Vocoder):
     def vocode(
         self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
     ) -> list[np.ndarray]:
-        """All mels as one batch: the sample loop's per-step cost barely grows with the batch size."""
-        lengths = [m.shape[-1] for m in mels]
-        # Shorter mels are padded with silence; the samples it yields are cut off below.
-        batch = torch.full((len(mels), self.audio.n_mels, max(lengths)), MEL_PAD_VALUE, dtype=torch.float32)
-        for i, m in enumerate(mels):
-            batch[i, :, : lengths[i]] = m[0]
-        rng = torch.Generator().manual_seed(seed)
-        wav = self._impl.generate(  # type: ignore[attr-defined]
-            batch, generator=rng, temperature=self.temperature, should_stop=should_stop
-        )  # (B, max_T * hop)
-        return [wav[i, : lengths[i] * self.hop_length].numpy() for i in range(len(mels))]
+        """Each mel sampled with its own random stream, seeded ``seed + i`` (:func:`sentence_seed`),
+        so an utterance's audio does not depend on what else is in the batch and streaming it alone
+        gives the same samples. The fast loop samples the batch in lock step (per-step cost barely
+        grows with the batch); the reference loop one utterance after another."""
+        generators = [torch.Generator().manual_seed(sentence_seed(seed, i)) for i in range(len(mels))]
+        if self._fast is not None:
+            wavs = self._fast.generate_many(
+                [m[0] for m in mels],
+                generators=generators,
+                temperature=self.temperature,
+                should_stop=should_stop,
+            )
+            return [w.numpy() for w in wavs]
+        model: WaveNet = self.model  # type: ignore[assignment]
+        return [
+            model.generate(m, generator=g, temperature=self.temperature, should_stop=should_stop)[0].numpy()
+            for m, g in zip(mels, generators)
+        ]
+
+    def stream(
+        self,
+        mel: torch.Tensor,
+        chunk_frames: int | None = None,
+        seed: int = 0,
+        should_stop: StopCheck | None = None,
+    ) -> Iterator[np.ndarray]:
+        """The fast loop sends each block of samples as soon as it is sampled (``chunk_frames`` does
+        not apply: the block is the loop's own); the blocks join into :meth:`vocode`'s output."""
+        if self._fast is None:
+            yield from super().stream(mel, chunk_frames, seed, should_stop)
+            return
+        rng = torch.Generator().manual_seed(sentence_seed(seed, 0))
+        blocks = self._fast.stream(mel, generator=rng, temperature=self.temperature, should_stop=should_stop)
+        for block in blocks:  # (1, <= block size)
+            yield block[0].numpy()

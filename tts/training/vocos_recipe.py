@@ -44,7 +44,11 @@ from vocoders.vocos import VocosGenerator, vocos_config
 logger = logging.getLogger(__name__)
 
 # Vocos's MRD resolutions (n_fft, hop, win), tuned at 24 kHz; scaled to the voice's rate.
-VOCOS_MRD_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((512, 128, 512), (1024, 256, 1024), (2048, 512, 2048))
+VOCOS_MRD_RESOLUTIONS: tuple[tuple[int, int, int], ...] = (
+    (512, 128, 512),
+    (1024, 256, 1024),
+    (2048, 512, 2048),
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,9 @@ class VocosRecipe:
     def get_batch(self, indices: Sequence[int]) -> Any:
         return self.data.batch(indices)
 
-    def _spectral_losses(self, fake: torch.Tensor, audio: torch.Tensor, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _spectral_losses(
+        self, fake: torch.Tensor, audio: torch.Tensor, mel: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Unweighted generator losses that need no discriminator; ``fake``/``audio`` ``(B, 1, T)``."""
         sc, mag = self.stft_loss(fake, audio)
         spec_hat = stft(fake.squeeze(1), self.ctx.audio)  # (B, n_fft // 2 + 1, T // hop)
@@ -156,7 +162,8 @@ class VocosRecipe:
             loss_fm = feature_matching_loss(
                 [[f.float() for f in fs] for fs in real_fmaps], [[f.float() for f in fs] for fs in fake_fmaps]
             )
-            loss_g = loss_g + self.cfg.adversarial_weight * loss_adv + self.cfg.feature_matching_weight * loss_fm
+            adv = self.cfg.adversarial_weight * loss_adv + self.cfg.feature_matching_weight * loss_fm
+            loss_g = loss_g + adv
             metrics.update(loss_adv=loss_adv.item(), loss_fm=loss_fm.item())
         loss_g.backward()
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), self.ctx.loop.grad_clip * GAN_CLIP_FACTOR)
