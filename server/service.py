@@ -1,5 +1,9 @@
 """The ``ganspeech.v1.Synthesizer`` servicer: validation, admission, synthesis, status codes.
 
+The four RPCs live in one module, past this project's usual length, because they share one
+scaffold (:meth:`SynthesisServicer._rpc`) and one status mapping that a reader must see together
+with every handler that relies on them.
+
 Handlers run on the gRPC server's thread pool, never on its I/O (completion-queue) thread, and
 each takes a worker slot from :class:`server.admission.Admission` before touching a model (a
 unary request of a GAN vocoder may instead share its batch's slot, :mod:`server.batching`). Every

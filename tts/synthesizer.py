@@ -7,6 +7,10 @@ mode. ``synthesize(text, vocoder=...)`` runs frontend -> text-to-mel -> vocoder 
 
 Every vocoder is a :class:`vocoders.base.Vocoder` (:mod:`vocoders.registry` loads it), so this
 module knows no vocoder kind by name: each vocodes, streams and names its generator itself.
+
+It is longer than this project's other modules because unary and streamed synthesis must stay
+sample-identical (same pauses, prosody, seeds and word timings): keeping both paths and their
+shared per-sentence steps side by side in one class is what lets a reader check that they agree.
 """
 
 from __future__ import annotations

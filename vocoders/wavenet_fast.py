@@ -1,5 +1,9 @@
 """A fused CPU sample loop for :class:`vocoders.wavenet.WaveNet`, compiled with numba.
 
+One module, longer than the others, because its single-utterance, lock-step and streamed entry
+points share private numba kernels and one state layout whose exactness against the reference
+loop is argued once, below.
+
 :class:`FastWaveNet` returns exactly the samples of the reference loop :meth:`WaveNet.generate`
 for the same uniforms: it performs the same float32 roundings after the same float64
 accumulations (see the numerics note in :mod:`vocoders.wavenet`), only in its own summation order,
