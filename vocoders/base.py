@@ -20,7 +20,9 @@ import torch
 from torch import nn
 
 from vocoders.audio import AudioConfig
+from vocoders.batching import vocode_padded
 from vocoders.kinds import AUTO, VocoderKind
+from vocoders.streaming import stream_vocode
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +136,47 @@ class Vocoder(ABC):
         the whole utterance as one piece; kinds that can do better override it.
         """
         yield self.vocode([mel], seed=seed, should_stop=should_stop)[0]
+
+
+class ParallelVocoder(Vocoder):
+    """A vocoder whose generator makes a whole utterance in one pass (the GAN vocoders).
+
+    A subclass supplies :meth:`_forward` and :attr:`context_frames`, its generator's receptive
+    field; whole, batched and streamed vocoding are then the same for every such kind.
+    """
+
+    parallel = True
+
+    @abstractmethod
+    def _forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """Waveform ``(1, 1, T * hop)`` of mel ``(1, n_mels, T)`` by the selected backend, no autograd."""
+
+    @property
+    @abstractmethod
+    def context_frames(self) -> int:
+        """Mel frames on each side that every output sample depends on."""
+
+    def vocode(
+        self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
+    ) -> list[np.ndarray]:
+        return [self._forward(m).reshape(-1).numpy() for m in mels]  # (1, 1, T * hop) -> (T * hop,)
+
+    def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        return vocode_padded(self._forward, self.hop_length, mels, self.context_frames)
+
+    def stream(
+        self,
+        mel: torch.Tensor,
+        chunk_frames: int | None = None,
+        seed: int = 0,
+        should_stop: StopCheck | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Chunks of ``chunk_frames`` frames vocoded with :attr:`context_frames` of context on both
+        sides (:mod:`vocoders.streaming`): they join into the whole-utterance audio."""
+        if not chunk_frames:
+            yield from super().stream(mel, chunk_frames, seed, should_stop)
+            return
+        for piece in stream_vocode(self._forward, self.hop_length, mel, chunk_frames, self.context_frames):
+            yield piece.reshape(-1).numpy()
+            if should_stop is not None and should_stop():
+                return

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 
-import numpy as np
 import torch
 
 from vocoders.audio import AudioConfig
-from vocoders.base import StopCheck, Vocoder
-from vocoders.batching import vocode_padded
+from vocoders.base import ParallelVocoder
 from vocoders.kinds import EAGER, ONNX, VOCOS_BACKENDS, VocoderKind
 from vocoders.onnx_backend import OnnxGenerator
-from vocoders.streaming import stream_vocode
 from vocoders.vocos import VocosConfig, VocosGenerator, receptive_field_frames
 
 logger = logging.getLogger(__name__)
 
 
-class VocosVocoder(Vocoder):
+class VocosVocoder(ParallelVocoder):
     """ConvNeXt trunk at frame rate + inverse-STFT head (:mod:`vocoders.vocos`)."""
 
     kind = VocoderKind.VOCOS
-    parallel = True
     config_type = VocosConfig
     # Eager is the fast path: the trunk is a handful of large frame-rate matrix products, which
     # leave no per-layer overhead for tracing to remove. Nor does it need a warm-up at load: in a
@@ -57,26 +52,6 @@ class VocosVocoder(Vocoder):
         with torch.no_grad():
             return self.model(mel)  # (1, 1, T * hop)
 
-    def vocode(
-        self, mels: Sequence[torch.Tensor], seed: int = 0, should_stop: StopCheck | None = None
-    ) -> list[np.ndarray]:
-        return [self._forward(m).reshape(-1).numpy() for m in mels]
-
-    def vocode_batch(self, mels: Sequence[torch.Tensor]) -> list[np.ndarray]:
-        return vocode_padded(self._forward, self.hop_length, mels, receptive_field_frames(self.config))
-
-    def stream(
-        self,
-        mel: torch.Tensor,
-        chunk_frames: int | None = None,
-        seed: int = 0,
-        should_stop: StopCheck | None = None,
-    ) -> Iterator[np.ndarray]:
-        if not chunk_frames:
-            yield from super().stream(mel, chunk_frames, seed, should_stop)
-            return
-        context = receptive_field_frames(self.config)
-        for piece in stream_vocode(self._forward, self.hop_length, mel, chunk_frames, context):
-            yield piece.reshape(-1).numpy()
-            if should_stop is not None and should_stop():
-                return
+    @property
+    def context_frames(self) -> int:
+        return receptive_field_frames(self.config)
