@@ -23,11 +23,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+from tts.units import MS_PER_S
+
 logger = logging.getLogger(__name__)
 
 # How often a waiting request checks whether its caller gave up (deadline, cancel, shutdown).
 WAIT_POLL_S = 0.05
-MS_PER_S = 1000.0
 
 
 class Overloaded(Exception):

@@ -21,12 +21,12 @@ from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_KINDS
 from tts.encoding import ENCODINGS, LINEAR16, decode
 from tts.errors import UserError
+from tts.units import MS_PER_S
 from vocoders.kinds import VocoderKind
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11; only type checkers read this
 
-MS_PER_S = 1000.0
 DEFAULT_SERVER = "127.0.0.1:50051"
 
 

@@ -58,13 +58,13 @@ from tts.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
 from tts.errors import UserError
 from tts.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
+from tts.units import MS_PER_S
 from vocoders.base import Vocoder
 from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled
 
 logger = logging.getLogger(__name__)
 
-MS_PER_S = 1000.0
 # Metadata key a client may set to tag its request in the server log; echoed in trailing metadata.
 REQUEST_ID_KEY = "x-request-id"
 # A client-chosen id is logged verbatim, so it is restricted to a short, harmless alphabet.

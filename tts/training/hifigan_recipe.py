@@ -24,6 +24,7 @@ from tts.training.vocoder_data import VocoderData
 from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config
+from vocoders.kinds import VocoderKind
 from vocoders.losses import (
     HiFiGANLossWeights,
     MultiResolutionSTFTLoss,
@@ -55,7 +56,7 @@ class HiFiGANRecipeConfig:
 
 
 class HiFiGANRecipe:
-    name = "hifigan"
+    name = VocoderKind.HIFIGAN.value
 
     def __init__(self, ctx: RunContext, cfg: HiFiGANRecipeConfig, mel_dir: Path | None = None) -> None:
         self.ctx = ctx
@@ -63,7 +64,7 @@ class HiFiGANRecipe:
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.gen_cfg = hifigan_config(cfg.generator, ctx.audio.hop_length, ctx.audio.n_mels)
         self.generator = HiFiGANGenerator(self.gen_cfg).to(ctx.device)
-        load_init_weights(ctx, self.generator, "hifigan")
+        load_init_weights(ctx, self.generator, self.name)
         self.disc = Discriminators(DiscriminatorConfig(width=cfg.disc_width)).to(ctx.device)
         self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=cfg.betas)
@@ -137,4 +138,4 @@ class HiFiGANRecipe:
 
     def export(self, step: int) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.generator, "hifigan", self.gen_cfg, self.data.symbols, step, note)
+        export_model(self.ctx, self.generator, self.name, self.gen_cfg, self.data.symbols, step, note)

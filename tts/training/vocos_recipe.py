@@ -30,6 +30,7 @@ from tts.training.vocoder_data import VocoderData
 from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.audio import stft
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
+from vocoders.kinds import VocoderKind
 from vocoders.losses import (
     MultiResolutionSTFTLoss,
     discriminator_loss,
@@ -74,7 +75,7 @@ class VocosRecipeConfig:
 
 
 class VocosRecipe:
-    name = "vocos"
+    name = VocoderKind.VOCOS.value
 
     def __init__(self, ctx: RunContext, cfg: VocosRecipeConfig, mel_dir: Path | None = None) -> None:
         self.ctx = ctx
@@ -82,7 +83,7 @@ class VocosRecipe:
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.gen_cfg = vocos_config(cfg.generator, ctx.audio, amplitude_prior=cfg.amplitude_prior)
         self.generator = VocosGenerator(self.gen_cfg, ctx.audio).to(ctx.device)
-        load_init_weights(ctx, self.generator, "vocos")
+        load_init_weights(ctx, self.generator, self.name)
         mrd = scaled_resolutions(ctx.audio.sample_rate, VOCOS_MRD_RESOLUTIONS)
         disc_cfg = DiscriminatorConfig(
             width=cfg.disc_width, use_msd=False, mrd_resolutions=mrd, mrd_channels=cfg.mrd_channels
@@ -183,4 +184,4 @@ class VocosRecipe:
 
     def export(self, step: int) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.generator, "vocos", self.gen_cfg, self.data.symbols, step, note)
+        export_model(self.ctx, self.generator, self.name, self.gen_cfg, self.data.symbols, step, note)

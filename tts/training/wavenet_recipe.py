@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tts.training.common import RunContext, export_model, load_init_weights, training_note
 from tts.training.vocoder_data import VocoderData
 from tts.training.vocoder_validation import score_copy_synthesis
+from vocoders.kinds import VocoderKind
 from vocoders.mulaw import mu_law_encode
 from vocoders.wavenet import WaveNet, wavenet_config
 from vocoders.wavenet_fast import FastWaveNet
@@ -49,7 +50,7 @@ class WaveNetRecipeConfig:
 
 
 class WaveNetRecipe:
-    name = "wavenet"
+    name = VocoderKind.WAVENET.value
 
     def __init__(self, ctx: RunContext, cfg: WaveNetRecipeConfig, mel_dir: Path | None = None) -> None:
         self.ctx = ctx
@@ -57,7 +58,7 @@ class WaveNetRecipe:
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.model_cfg = wavenet_config(cfg.model, ctx.audio.hop_length, ctx.audio.n_mels)
         self.model = WaveNet(self.model_cfg).to(ctx.device)
-        load_init_weights(ctx, self.model, "wavenet")
+        load_init_weights(ctx, self.model, self.name)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=cfg.decay_steps, gamma=cfg.lr_decay)
@@ -118,4 +119,4 @@ class WaveNetRecipe:
 
     def export(self, step: int) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.ema, "wavenet", self.model_cfg, self.data.symbols, step, note)
+        export_model(self.ctx, self.ema, self.name, self.model_cfg, self.data.symbols, step, note)
