@@ -39,7 +39,7 @@ _EN_ONES = (
     "eighteen",
     "nineteen",
 )
-_EN_MONTHS = (
+EN_MONTHS = (
     "January",
     "February",
     "March",
@@ -270,7 +270,7 @@ def _en_hour_am_pm(m: re.Match[str]) -> str:
 def _en_iso_date(m: re.Match[str]) -> str:
     """2024-03-05 -> "March fifth, twenty twenty-four" (the US reading)."""
     year, month, day = (int(g) for g in m.groups())
-    return f"{_EN_MONTHS[month - 1]} {english_ordinal(day)}, {english_year(year)}"
+    return f"{EN_MONTHS[month - 1]} {english_ordinal(day)}, {english_year(year)}"
 
 
 def _en_money(m: re.Match[str]) -> str:

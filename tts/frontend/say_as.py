@@ -10,24 +10,10 @@ import re
 from dataclasses import dataclass
 
 from tts.errors import TextError
-from tts.frontend.english import english_cardinal, english_ordinal, english_year
+from tts.frontend.english import EN_MONTHS, english_cardinal, english_ordinal, english_year
 from tts.frontend.german import german_cardinal, german_ordinal_stem
 
 GERMAN_ORDINAL_ENDING = "te"  # nominative "der dritte"
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 DATE_FORMATS = ("mdy", "dmy", "ymd", "md", "dm", "ym", "my", "y", "yyyymmdd")
 DEFAULT_DATE_FORMAT = "ymd"  # ISO 8601 order, the unambiguous one
 _DATE_PART_RE = re.compile(r"\d+")
@@ -83,11 +69,11 @@ def _date_en(text: str, fmt: str) -> str:
         raise TextError(f"SSML: date {text!r} does not match format {fmt!r}")
     value = {field: int(part) for field, part in zip(fmt, parts)}
     month = value.get("m")
-    if month is not None and not 1 <= month <= len(MONTHS_EN):
+    if month is not None and not 1 <= month <= len(EN_MONTHS):
         raise TextError(f"SSML: date {text!r} has no month {month}")
     words = []
     if month is not None:
-        words.append(MONTHS_EN[month - 1])
+        words.append(EN_MONTHS[month - 1])
     if "d" in value:
         words.append(english_ordinal(value["d"]) + ("," if "y" in value else ""))
     if "y" in value:

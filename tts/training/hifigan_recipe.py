@@ -10,30 +10,25 @@ slim discriminators (``disc_width``) make the adversarial phase affordable after
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.training.common import GAN_CLIP_FACTOR, RunContext, export_model, load_init_weights, training_note
+from tts.training.common import GAN_CLIP_FACTOR, RunContext, load_init_weights
+from tts.training.gan_recipe import GANRecipe
 from tts.training.vocoder_data import VocoderData
-from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
 from vocoders.hifigan import HiFiGANGenerator, hifigan_config
 from vocoders.kinds import VocoderKind
 from vocoders.losses import (
     HiFiGANLossWeights,
-    MultiResolutionSTFTLoss,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
     generator_loss,
     mel_l1_loss,
-    scaled_resolutions,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,40 +50,16 @@ class HiFiGANRecipeConfig:
     weights: HiFiGANLossWeights = field(default_factory=HiFiGANLossWeights)  # adversarial-phase weights (published)
 
 
-class HiFiGANRecipe:
+class HiFiGANRecipe(GANRecipe):
     name = VocoderKind.HIFIGAN.value
 
     def __init__(self, ctx: RunContext, cfg: HiFiGANRecipeConfig, mel_dir: Path | None = None) -> None:
-        self.ctx = ctx
-        self.cfg = cfg
-        self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
-        self.gen_cfg = hifigan_config(cfg.generator, ctx.audio.hop_length, ctx.audio.n_mels)
-        self.generator = HiFiGANGenerator(self.gen_cfg).to(ctx.device)
-        load_init_weights(ctx, self.generator, self.name)
-        self.disc = Discriminators(DiscriminatorConfig(width=cfg.disc_width)).to(ctx.device)
-        self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=cfg.betas)
-        gamma = cfg.lr_decay ** (1.0 / cfg.steps_per_decay)
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma)
-        self.stft_loss = MultiResolutionSTFTLoss(scaled_resolutions(ctx.audio.sample_rate)).to(ctx.device)
-        self.g_train: torch.nn.Module = self.generator
-        self.d_train: torch.nn.Module = self.disc
-        if ctx.dist.enabled:
-            self.g_train = DDP(self.generator)
-            self.d_train = DDP(self.disc)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def state_modules(self) -> dict[str, torch.nn.Module]:
-        return {"generator": self.generator, "discriminators": self.disc}
-
-    def state_optimizers(self) -> dict[str, Any]:
-        return {"opt_g": self.opt_g, "opt_d": self.opt_d, "sched_g": self.sched_g, "sched_d": self.sched_d}
-
-    def get_batch(self, indices: Sequence[int]) -> Any:
-        return self.data.batch(indices)
+        data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
+        gen_cfg = hifigan_config(cfg.generator, ctx.audio.hop_length, ctx.audio.n_mels)
+        generator = HiFiGANGenerator(gen_cfg).to(ctx.device)
+        load_init_weights(ctx, generator, self.name)
+        disc = Discriminators(DiscriminatorConfig(width=cfg.disc_width)).to(ctx.device)
+        super().__init__(ctx, cfg, data, generator, gen_cfg, disc)
 
     def train_step(self, step: int, batch: Any) -> dict[str, float]:
         audio, mel = (t.to(self.ctx.device) for t in batch)  # (B, T), (B, n_mels, T // hop)
@@ -127,15 +98,3 @@ class HiFiGANRecipe:
             self.sched_d.step()
         metrics.update(loss=loss_g.item(), loss_mel=loss_mel.item(), lr=self.sched_g.get_last_lr()[0])
         return metrics
-
-    def _vocode(self, mel: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            return self.generator(mel.to(self.ctx.device)).reshape(-1).cpu().numpy()
-
-    def validate(self, step: int, run_dir: Path) -> dict[str, float]:
-        self.generator.eval()
-        return score_copy_synthesis(self._vocode, self.data, self.ctx.audio, step, run_dir)
-
-    def export(self, step: int) -> None:
-        note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.generator, self.name, self.gen_cfg, self.data.symbols, step, note)

@@ -16,23 +16,19 @@ The generator trunk runs under bf16 autocast where the CPU computes bf16 nativel
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
 
-from tts.training.common import GAN_CLIP_FACTOR, RunContext, export_model, load_init_weights, training_note
+from tts.training.common import GAN_CLIP_FACTOR, RunContext, load_init_weights
+from tts.training.gan_recipe import GANRecipe
 from tts.training.vocoder_data import VocoderData
-from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.audio import stft
 from vocoders.discriminators import DiscriminatorConfig, Discriminators
 from vocoders.kinds import VocoderKind
 from vocoders.losses import (
-    MultiResolutionSTFTLoss,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
@@ -74,44 +70,20 @@ class VocosRecipeConfig:
     mrd_channels: int = 16  # MRD conv channels (UnivNet: 32; 16 costs about half)
 
 
-class VocosRecipe:
+class VocosRecipe(GANRecipe):
     name = VocoderKind.VOCOS.value
 
     def __init__(self, ctx: RunContext, cfg: VocosRecipeConfig, mel_dir: Path | None = None) -> None:
-        self.ctx = ctx
-        self.cfg = cfg
-        self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
-        self.gen_cfg = vocos_config(cfg.generator, ctx.audio, amplitude_prior=cfg.amplitude_prior)
-        self.generator = VocosGenerator(self.gen_cfg, ctx.audio).to(ctx.device)
-        load_init_weights(ctx, self.generator, self.name)
+        data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
+        gen_cfg = vocos_config(cfg.generator, ctx.audio, amplitude_prior=cfg.amplitude_prior)
+        generator = VocosGenerator(gen_cfg, ctx.audio).to(ctx.device)
+        load_init_weights(ctx, generator, self.name)
         mrd = scaled_resolutions(ctx.audio.sample_rate, VOCOS_MRD_RESOLUTIONS)
         disc_cfg = DiscriminatorConfig(
             width=cfg.disc_width, use_msd=False, mrd_resolutions=mrd, mrd_channels=cfg.mrd_channels
         )
-        self.disc = Discriminators(disc_cfg).to(ctx.device)
-        self.opt_g = torch.optim.AdamW(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=cfg.betas)
-        gamma = cfg.lr_decay ** (1.0 / cfg.steps_per_decay)
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma)
-        self.stft_loss = MultiResolutionSTFTLoss(scaled_resolutions(ctx.audio.sample_rate)).to(ctx.device)
-        self.g_train: torch.nn.Module = self.generator
-        self.d_train: torch.nn.Module = self.disc
-        if ctx.dist.enabled:
-            self.g_train = DDP(self.generator)
-            self.d_train = DDP(self.disc)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def state_modules(self) -> dict[str, torch.nn.Module]:
-        return {"generator": self.generator, "discriminators": self.disc}
-
-    def state_optimizers(self) -> dict[str, Any]:
-        return {"opt_g": self.opt_g, "opt_d": self.opt_d, "sched_g": self.sched_g, "sched_d": self.sched_d}
-
-    def get_batch(self, indices: Sequence[int]) -> Any:
-        return self.data.batch(indices)
+        disc = Discriminators(disc_cfg).to(ctx.device)
+        super().__init__(ctx, cfg, data, generator, gen_cfg, disc)
 
     def _spectral_losses(
         self, fake: torch.Tensor, audio: torch.Tensor, mel: torch.Tensor
@@ -173,15 +145,3 @@ class VocosRecipe:
         metrics.update({f"loss_{k}": v.item() for k, v in terms.items()})
         metrics.update(loss=loss_g.item(), lr=self.sched_g.get_last_lr()[0])
         return metrics
-
-    def _vocode(self, mel: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            return self.generator(mel.to(self.ctx.device)).reshape(-1).cpu().numpy()
-
-    def validate(self, step: int, run_dir: Path) -> dict[str, float]:
-        self.generator.eval()
-        return score_copy_synthesis(self._vocode, self.data, self.ctx.audio, step, run_dir)
-
-    def export(self, step: int) -> None:
-        note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.generator, self.name, self.gen_cfg, self.data.symbols, step, note)
