@@ -293,3 +293,35 @@ def test_cache_accepts_any_frontend_like_object(corpus_dir: Path) -> None:
     cache = ds.FeatureCache.build(corpus_dir, AUDIO, _FakeFrontend())
     assert cache.entries["LJ001-0001"].phonemes == "thecatsatonthemat"
     assert len(cache.entries["LJ001-0001"].tokens) == len("thecatsatonthemat")
+
+
+def test_two_builds_of_one_cache_at_once_both_succeed(
+    corpus_dir: Path, frontend: Frontend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second build that runs to completion while the first is renaming its index into place
+    (two trainings started on one corpus at once) leaves both builds and the cache intact."""
+    real_os_replace, real_path_replace = os.replace, Path.replace
+    interleaved: list[ds.FeatureCache] = []
+    started = []
+
+    def other_build_first(src: object, dst: object) -> None:
+        if Path(dst).name == ds.INDEX_NAME and not started:
+            started.append(True)
+            interleaved.append(ds.FeatureCache.build(corpus_dir, AUDIO, frontend))
+
+    def os_replace(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        other_build_first(src, dst)
+        real_os_replace(src, dst)
+
+    def path_replace(self: Path, target: os.PathLike[str] | str) -> Path:
+        other_build_first(self, target)
+        return real_path_replace(self, target)
+
+    monkeypatch.setattr(os, "replace", os_replace)
+    monkeypatch.setattr(Path, "replace", path_replace)
+    first = ds.FeatureCache.build(corpus_dir, AUDIO, frontend)
+    monkeypatch.undo()
+    assert interleaved and interleaved[0].entries == first.entries
+    reread = ds.FeatureCache.build(corpus_dir, AUDIO, frontend)
+    assert reread.n_computed == 0 and reread.entries == first.entries
+    assert not list(first.root.glob("*.tmp")), "temporary files were left behind"

@@ -13,8 +13,11 @@ are skipped with one warning that counts them by reason.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
+import os
+import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -208,9 +211,7 @@ class FeatureCache:
                 "symbols": symbols,
                 "entries": [asdict(e) | {"tokens": list(e.tokens)} for e in entries.values()],
             }
-            tmp = index_path.with_name(INDEX_NAME + ".tmp")
-            tmp.write_text(json.dumps(index, ensure_ascii=False))
-            tmp.replace(index_path)
+            _replace_atomically(index_path, json.dumps(index, ensure_ascii=False).encode())
         cache = cls(root, audio, entries, data_dir)
         cache.n_computed = n_computed
         return cache
@@ -241,8 +242,8 @@ class FeatureCache:
         mel = mel_spectrogram(torch.from_numpy(wav)[None], audio)[0].numpy()  # (1, n_mels, F) -> (n_mels, F)
         if mel.shape[1] < max(MIN_FRAMES, len(tokens)):
             return "too short for their text"
-        np.save(root / f"{row.id}.wav.npy", wav[: mel.shape[1] * audio.hop_length])
-        np.save(root / f"{row.id}.mel.npy", mel.astype(np.float32))
+        _save_array(root / f"{row.id}.wav.npy", wav[: mel.shape[1] * audio.hop_length])
+        _save_array(root / f"{row.id}.mel.npy", mel.astype(np.float32))
         entries[row.id] = Entry(
             row.id, normalized, phonemes, tuple(tokens), int(mel.shape[1]), _source_stamp(row, wav_file)
         )
@@ -259,6 +260,29 @@ class FeatureCache:
     def audio_samples(self, utt_id: str) -> np.ndarray:
         """Audio ``(F * hop,)`` float32 at the cache's sample rate, cut to whole frames."""
         return np.load(self.root / f"{utt_id}.wav.npy")
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file of this writer's own.
+
+    Two trainings started on one corpus at once build its cache side by side: a shared temporary
+    name would let one writer rename the other's half-written file away.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save`` that readers never see half-written (see :func:`_replace_atomically`)."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    _replace_atomically(path, buf.getvalue())
 
 
 def _maybe_progress(rows: list[Row], enabled: bool) -> Sequence[Row]:
