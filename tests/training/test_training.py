@@ -135,6 +135,34 @@ def test_metrics_carry_cpu_hours_that_continue_across_a_resume(corpus: Path, tmp
     assert 0 < val[0]["cpu_hours"] < 1 and 5 < val[1]["cpu_hours"] < 6
 
 
+def test_a_run_from_exported_weights_counts_on_from_their_cpu_hours(corpus: Path, tmp_path: Path) -> None:
+    def run(name: str, **kw: object) -> list[dict]:
+        req = _request("vocos", corpus, tmp_path / name, max_steps=2, checkpoint_every=2, validate_every=2,
+                       **kw)
+        ctx = build_context(req)
+        train(build_recipe(req, ctx), ctx.run_dir, ctx.loop, DistInfo(), progress=False,
+              cpu_hours_before=ctx.init_cpu_hours)
+        lines = (tmp_path / name / "run" / "vocos" / "metrics.jsonl").read_text().splitlines()
+        return [json.loads(x) for x in lines if json.loads(x)["split"] == "val"]
+
+    first = run("first")
+    recorded = json.loads((tmp_path / "first" / "voice" / "vocos.json").read_text())["cpu_hours"]
+    assert recorded == pytest.approx(first[-1]["cpu_hours"], abs=1e-3) and recorded > 0
+    # Pretend the exported weights cost 3 CPU hours: a run started from them counts on from there.
+    meta_path = tmp_path / "first" / "voice" / "vocos.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "cpu_hours": 3.0}))
+    continued = run("continued", init_from=str(tmp_path / "first" / "voice"))
+    assert 3 < continued[-1]["cpu_hours"] < 3.5
+    # An explicit --init-cpu-hours wins over the record; weights that record none count from 0.
+    source = str(tmp_path / "first" / "voice")
+    assert 7 < run("given", init_from=source, init_cpu_hours=7.0)[-1]["cpu_hours"] < 7.5
+    unrecorded = {k: v for k, v in json.loads(meta_path.read_text()).items() if k != "cpu_hours"}
+    meta_path.write_text(json.dumps(unrecorded))
+    assert run("unrecorded", init_from=source)[-1]["cpu_hours"] < 0.5
+    with pytest.raises(UserError, match="--init-cpu-hours needs --init-from"):
+        build_context(_request("vocos", corpus, tmp_path, init_cpu_hours=1.0))
+
+
 @pytest.mark.parametrize("model", ["hifigan", "vocos", "wavenet"])
 def test_every_vocoder_recipe_scores_copy_synthesis_quality(model: str, corpus: Path, tmp_path: Path) -> None:
     req = _request(model, corpus, tmp_path)

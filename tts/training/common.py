@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 # GAN recipes clip gradients this many times looser than the loop's grad_clip: the generator's
 # mel term x45 makes large but healthy gradient norms common early on.
 GAN_CLIP_FACTOR = 100.0
+# Key of an exported model's metadata that records the CPU hours its weights cost.
+CPU_HOURS_KEY = "cpu_hours"
 
 
 @dataclass
@@ -41,6 +43,9 @@ class RunContext:
     amp: bool = False  # bf16 autocast of the models' forward passes (tts.training.precision decides)
     half_weights: bool = False  # store exported inference weights as float16
     init_from: Path | None = None  # voice directory whose weights initialise the model
+    # CPU hours already spent on the --init-from weights: metrics count on from them, so a
+    # continued or fine-tuned run plots at its true cost on the quality-per-CPU-hour curve.
+    init_cpu_hours: float = 0.0
 
 
 def export_model(
@@ -51,10 +56,17 @@ def export_model(
     symbols: list[str],
     step: int,
     training_note: dict[str, Any],
+    cpu_hours: float | None = None,
 ) -> None:
-    """Write ``module`` as ``kind`` into the voice directory and record it in the manifest."""
+    """Write ``module`` as ``kind`` into the voice directory and record it in the manifest.
+
+    ``cpu_hours``: the processor time the weights cost so far, recorded (when known) so that a run
+    started from them with ``--init-from`` counts on from it.
+    """
     init_voice(ctx.voice_dir, ctx.voice_name, ctx.language, ctx.audio, symbols)
-    extra = {"step": step, "training": training_note}
+    extra: dict[str, Any] = {"step": step, "training": training_note}
+    if cpu_hours is not None:
+        extra[CPU_HOURS_KEY] = round(cpu_hours, 4)
     save_model(ctx.voice_dir / kind, module, kind, config, ctx.audio, extra=extra, half=ctx.half_weights)
     register_model(ctx.voice_dir, kind)
     logger.info("exported %s at step %d to %s", kind, step, ctx.voice_dir)
@@ -91,6 +103,15 @@ def load_init_weights(
         ) from None
     logger.info("%s initialised from %s", kind, ctx.init_from)
     return True
+
+
+def recorded_cpu_hours(voice_dir: Path, kind: str) -> float:
+    """The CPU hours the ``kind`` weights of ``voice_dir`` record, 0 where they record none."""
+    hours = read_meta(voice_dir / kind).get(CPU_HOURS_KEY)
+    if hours is None:
+        logger.warning("%s/%s records no CPU hours: this run counts from 0", voice_dir, kind)
+        return 0.0
+    return float(hours)
 
 
 def check_same_symbols(run: list[str], source: list[str], voice_dir: Path) -> None:

@@ -74,6 +74,7 @@ class GANRecipe:
         self.generator.eval()
         return score_copy_synthesis(self._vocode, self.data, self.ctx.audio, step, run_dir)
 
-    def export(self, step: int) -> None:
+    def export(self, step: int, cpu_hours: float | None = None) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.generator, self.name, self.gen_cfg, self.data.symbols, step, note)
+        symbols = self.data.symbols
+        export_model(self.ctx, self.generator, self.name, self.gen_cfg, symbols, step, note, cpu_hours)

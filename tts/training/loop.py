@@ -155,7 +155,7 @@ class Recipe(Protocol):
 
     def validate(self, step: int, run_dir: Path) -> dict[str, float]: ...
 
-    def export(self, step: int) -> None: ...
+    def export(self, step: int, cpu_hours: float | None = None) -> None: ...
 
     def get_batch(self, indices: Sequence[int]) -> Any: ...
 
@@ -240,12 +240,17 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    cpu_hours_before: float = 0.0,
 ) -> TrainResult:
-    """Run ``recipe`` until ``cfg.max_steps``; returns the final step and metrics."""
+    """Run ``recipe`` until ``cfg.max_steps``; returns the final step and metrics.
+
+    ``cpu_hours_before``: CPU hours spent on the initial weights (a fresh run from another model's
+    weights); a resumed run takes its count from the checkpoint instead.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / CHECKPOINT_NAME
     step = 0
-    cpu_before = 0.0  # CPU seconds spent by earlier runs of this training (before a resume)
+    cpu_before = cpu_hours_before * SECONDS_PER_HOUR  # CPU seconds spent before this process
     if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume given but {ckpt} does not exist")
@@ -303,7 +308,7 @@ def train(
             checkpoint_due = step % cfg.checkpoint_every == 0 or step == cfg.max_steps or stop_now
             if checkpoint_due and dist_info.is_main:
                 save_checkpoint(ckpt, recipe, step, extra={CPU_SECONDS_KEY: cpu_seconds()})
-                recipe.export(step)
+                recipe.export(step, cpu_seconds() / SECONDS_PER_HOUR)
             if stop_now:
                 interrupted = True
                 break

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from tts.errors import UserError
-from tts.training.common import RunContext
+from tts.training.common import RunContext, recorded_cpu_hours
 from tts.training.loop import LoopConfig, TrainResult, init_distributed, pick_device, seed_everything, train
 from tts.training.precision import Precision, resolve_precision
 from tts.voice import MANIFEST_NAME, read_manifest
@@ -42,6 +42,7 @@ class TrainRequest:
     batch_size: int | None = None
     resume: bool = False
     init_from: str | None = None
+    init_cpu_hours: float | None = None
     audio: str = "16k"
     language: str = "en-us"
     name: str | None = None
@@ -84,6 +85,14 @@ def build_context(req: TrainRequest) -> RunContext:
         validate_every=req.validate_every or defaults.validate_every,
     )
     run_dir = Path(req.run_dir) if req.run_dir else Path("runs") / voice_dir.name / req.model
+    init_from = Path(req.init_from) if req.init_from else None
+    if req.init_cpu_hours is not None and (init_from is None or req.init_cpu_hours < 0):
+        raise UserError("--init-cpu-hours needs --init-from and a value >= 0")
+    init_cpu_hours = 0.0
+    if init_from is not None:
+        init_cpu_hours = (
+            req.init_cpu_hours if req.init_cpu_hours is not None else recorded_cpu_hours(init_from, req.model)
+        )
     precision = resolve_precision(Precision(req.precision), device)
     logger.info("training precision: %s (requested %s)", precision.value, req.precision)
     return RunContext(
@@ -98,7 +107,8 @@ def build_context(req: TrainRequest) -> RunContext:
         voice_name=req.name or voice_dir.name,
         amp=precision is Precision.BF16,
         half_weights=req.half_weights,
-        init_from=Path(req.init_from) if req.init_from else None,
+        init_from=init_from,
+        init_cpu_hours=init_cpu_hours,
     )
 
 
@@ -141,4 +151,12 @@ def run_training(req: TrainRequest) -> TrainResult:
     seed_everything(ctx.loop.seed + ctx.dist.rank)
     recipe = build_recipe(req, ctx)
     logger.info("training %s on %s (%s) -> %s", req.model, ctx.data_dir, ctx.device, ctx.voice_dir)
-    return train(recipe, ctx.run_dir, ctx.loop, ctx.dist, resume=req.resume, progress=not req.no_progress)
+    return train(
+        recipe,
+        ctx.run_dir,
+        ctx.loop,
+        ctx.dist,
+        resume=req.resume,
+        progress=not req.no_progress,
+        cpu_hours_before=ctx.init_cpu_hours,
+    )

@@ -123,6 +123,6 @@ class Text2MelRecipe:
                 n += 1
         return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
 
-    def export(self, step: int) -> None:
+    def export(self, step: int, cpu_hours: float | None = None) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.model, "text2mel", self.model_cfg, self.symbols, step, note)
+        export_model(self.ctx, self.model, "text2mel", self.model_cfg, self.symbols, step, note, cpu_hours)

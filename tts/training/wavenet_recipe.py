@@ -117,6 +117,6 @@ class WaveNetRecipe:
         quality = score_copy_synthesis(vocode, self.data, self.ctx.audio, step, run_dir, N_SAMPLED_UTTERANCES)
         return {"val_ce_ema": sum(losses) / max(len(losses), 1), **quality}
 
-    def export(self, step: int) -> None:
+    def export(self, step: int, cpu_hours: float | None = None) -> None:
         note = training_note(self.ctx, self.name, self.cfg)
-        export_model(self.ctx, self.ema, self.name, self.model_cfg, self.data.symbols, step, note)
+        export_model(self.ctx, self.ema, self.name, self.model_cfg, self.data.symbols, step, note, cpu_hours)

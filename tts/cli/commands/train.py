@@ -29,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     p.add_argument("--init-from", default=None, help="voice directory whose weights initialise the model")
+    p.add_argument(
+        "--init-cpu-hours",
+        type=float,
+        default=None,
+        help="CPU hours already spent on the --init-from weights, counted on in metrics.jsonl "
+        "(default: what their metadata records, else 0)",
+    )
     p.add_argument("--audio", default="16k", help="audio preset of a new voice: 16k | ljspeech")
     p.add_argument("--language", default="en-us", help="espeak-ng language of the frontend")
     p.add_argument("--name", default=None, help="voice name (default: the output directory name)")
