@@ -28,6 +28,7 @@ from server.batching import Batcher
 from server.config import GRPC_DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
+from server.metrics import ServerMetrics
 from server.service import SynthesisServicer
 from server.voices import VoiceRegistry
 from tts.errors import UserError
@@ -70,7 +71,8 @@ class GanspeechServer:
         batcher = (
             Batcher(self.admission, config.max_batch, config.batch_wait_ms) if config.max_batch > 1 else None
         )
-        self.servicer = SynthesisServicer(config, self.admission, batcher)
+        self.metrics = ServerMetrics(self.admission)
+        self.servicer = SynthesisServicer(config, self.admission, batcher, self.metrics)
         self.health = health.HealthServicer()
         for name in HEALTH_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -109,6 +111,8 @@ class GanspeechServer:
     def start(self) -> int:
         """Bind and start answering (health NOT_SERVING until :meth:`load_voices`); returns the port."""
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        if self.config.metrics_port:
+            self.metrics.start_http(self.config.host, self.config.metrics_port)
         try:
             port = self.server.add_insecure_port(f"{host}:{self.config.port}")
         except RuntimeError as exc:
@@ -178,6 +182,7 @@ class GanspeechServer:
         self.server.stop(FLUSH_S).wait()
         self.servicer.grpc_stopped()
         self._pool.shutdown(wait=False)
+        self.metrics.stop_http()
         self._stopped = True
         logger.info("server stopped")
         return finished
@@ -190,6 +195,7 @@ class GanspeechServer:
             self.server.stop(None).wait()
             self.servicer.grpc_stopped()
             self._pool.shutdown(wait=False)
+            self.metrics.stop_http()
             self._stopped = True
 
 

@@ -39,6 +39,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"  # loopback only: exposing the port is a deliberate choice
     port: int = 50051  # the conventional gRPC port (Riva's too); 0 picks a free one
+    metrics_port: int = 0  # Prometheus /metrics on the same host; 0: no metrics endpoint
     voices: tuple[VoiceSpec, ...] = ()  # empty: the bundled voice; the first listed is the default
     # Synthesis jobs running at once, all vocoders together; torch gets cores // workers threads each.
     workers: int = 2
@@ -75,6 +76,12 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise UserError(f"port {self.port} is out of range 0..65535")
+        if not 0 <= self.metrics_port <= 65535:
+            raise UserError(
+                f"--metrics-port {self.metrics_port} is out of range 1..65535 (0 turns metrics off)"
+            )
+        if self.metrics_port and self.metrics_port == self.port:
+            raise UserError(f"--metrics-port {self.metrics_port} must differ from the gRPC --port")
         if self.workers < 2:
             raise UserError(
                 f"--workers must be at least 2 (got {self.workers}): one for WaveNet, one for GAN"
@@ -95,6 +102,8 @@ class ServerConfig:
         if self.max_batch < 1:
             raise UserError(f"--max-batch must be at least 1 (1: no batching), got {self.max_batch}")
         if not 0 <= self.batch_wait_ms <= MAX_BATCH_WAIT_MS:
-            raise UserError(f"--batch-wait-ms must be between 0 and {MAX_BATCH_WAIT_MS:g} (got {self.batch_wait_ms})")
+            raise UserError(
+                f"--batch-wait-ms must be between 0 and {MAX_BATCH_WAIT_MS:g} (got {self.batch_wait_ms})"
+            )
         if self.stream_chunk_frames < 1:
             raise UserError(f"stream chunk size must be positive (got {self.stream_chunk_frames})")

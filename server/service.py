@@ -44,6 +44,7 @@ from server.config import ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.memory import release_free_memory
+from server.metrics import ServerMetrics
 from server.printable import escape, one_line, printable
 from server.validation import (
     ENCODING_ENUMS,
@@ -101,6 +102,7 @@ class _Call:
     vocoder: str = "-"
     chars: int = 0
     audio_s: float = 0.0  # the audio the job was set to make, known once text-to-mel has run
+    first_audio_ms: float | None = None  # when its first audio was ready (None: not yet)
     code: grpc.StatusCode | None = None  # None until the RPC ends
     summary: str = ""  # latency figures or the status message, for the log line
 
@@ -169,11 +171,19 @@ def _summary(latency: pb.Latency, audio_seconds: float) -> str:
 class SynthesisServicer(pb_grpc.SynthesizerServicer):
     """Serves the voices of a :class:`VoiceRegistry` once :meth:`set_registry` has been called."""
 
-    def __init__(self, config: ServerConfig, admission: Admission, batcher: Batcher | None = None) -> None:
-        """``batcher``: groups unary requests of parallel vocoders (None: each runs alone)."""
+    def __init__(
+        self,
+        config: ServerConfig,
+        admission: Admission,
+        batcher: Batcher | None = None,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
+        """``batcher``: groups unary requests of parallel vocoders (None: each runs alone);
+        ``metrics``: where outcomes and latencies are recorded (None: metrics of its own)."""
         self.config = config
         self.admission = admission
         self.batcher = batcher
+        self.metrics = metrics or ServerMetrics(admission)
         self._registry: VoiceRegistry | None = None
         self._draining = False
         self._shutdown = threading.Event()
@@ -185,6 +195,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
 
     def set_registry(self, registry: VoiceRegistry) -> None:
         self._registry = registry
+        self.metrics.serve_voices(registry.names)
 
     def begin_drain(self) -> None:
         """Refuse new requests with UNAVAILABLE from now on; those in flight carry on."""
@@ -236,6 +247,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                     response = self._response(job, result, call, queue_ms)
             self._check_unary_size(len(response.audio), response.audio_seconds)
             call.summary = _summary(response.latency, response.audio_seconds)
+            call.first_audio_ms = call.server_ms()
             return response
 
     def SynthesizeStream(
@@ -353,6 +365,10 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             call.code.name,
             call.server_ms(),
             one_line(call.summary),
+        )
+        ok = call.code == grpc.StatusCode.OK
+        self.metrics.request_done(
+            call.rpc, call.voice, call.vocoder, call.code.name, call.first_audio_ms if ok else None
         )
         if call.audio_s >= TRIM_AFTER_AUDIO_S:
             release_free_memory()
@@ -478,6 +494,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         batch: BatchedResult | None = None,
     ) -> pb.SynthesizeResponse:
         audio = resample(result.audio, result.sample_rate, job.sample_rate)
+        self.metrics.synthesized(job.voice, result.timings, result.timings.audio_seconds)
         return pb.SynthesizeResponse(
             audio=encode(audio, job.sample_rate, job.encoding),
             encoding=ENCODING_ENUMS[job.encoding],
@@ -533,6 +550,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 last_sentence = piece.sentence_index
                 out = resampler.push(piece.audio)
                 if len(out):
+                    call.first_audio_ms = call.first_audio_ms or call.server_ms()
                     yield tally.chunk(out, piece.sentence_index)
                 # HiFi-GAN chunks are computed on demand: stopping here stops the vocoder too.
                 if call.should_stop():
@@ -541,8 +559,10 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             raise GenerationCancelled("stream stopped before its last sentence")
         tail = resampler.flush()
         if len(tail):
+            call.first_audio_ms = call.first_audio_ms or call.server_ms()
             yield tally.chunk(tail, last_sentence)
         audio_seconds = tally.samples / job.sample_rate
+        self.metrics.synthesized(job.voice, timings, audio_seconds)
         latency = _latency(
             timings, call, queue_ms, first_chunk_ms=tally.first_chunk_ms, audio_seconds=audio_seconds
         )

@@ -327,12 +327,21 @@ class Synthesizer:
 
     def text_to_mel(self, utterance: Utterance, speaking_rate: float = 1.0) -> torch.Tensor:
         """Mel ``(1, n_mels, T)`` of one sentence."""
+        return self.text_to_mel_with_words(utterance, speaking_rate)[0]
+
+    def text_to_mel_with_words(
+        self, utterance: Utterance, speaking_rate: float = 1.0
+    ) -> tuple[torch.Tensor, list[WordTiming]]:
+        """Mel ``(1, n_mels, T)`` of one sentence and when each of its words is spoken in its audio."""
         if not speaking_rate > 0:
             raise UserError(f"speaking rate must be positive, got {speaking_rate}")
         with torch.inference_mode():
             tokens = torch.tensor([utterance.ids], dtype=torch.long)  # (1, L)
-            mel, _ = self.text2mel.infer(tokens, torch.tensor([len(utterance.ids)]), speaking_rate=speaking_rate)
-        return mel
+            mel, _, durations = self.text2mel.infer_with_durations(
+                tokens, torch.tensor([len(utterance.ids)]), speaking_rate=speaking_rate
+            )
+        words, _ = utterance_timings(utterance, durations[0].numpy(), self.audio_config.frame_seconds, 0.0)
+        return mel, words
 
     def vocode(
         self,

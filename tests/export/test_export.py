@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import shutil
@@ -19,6 +20,7 @@ from tts.cli.commands import export as export_command
 from tts.errors import UserError
 from tts.export import samples as export
 from tts.synthesizer import Synthesizer
+from tts.timing import WordTiming
 from vocoders.kinds import VocoderKind
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -208,3 +210,118 @@ def test_headless_browser_loads_every_resource(exported: export.ExportResult, tm
     verdict, missing = _browser_verdict(broken / export.INDEX_NAME, tmp_path / "profile")
     assert verdict == "missing"
     assert set(missing.split()) == {s.clips[0].mel_png, s.clips[1].audio}
+
+
+# Word highlighting: timings embedded as JSON, a script that marks the word at the clip's time.
+
+_TIMINGS = re.compile(rf'<script type="application/json" id="{export.WORD_TIMINGS_ID}">(.*?)</script>', re.S)
+
+
+def _page_timings(page: str) -> dict[str, list[dict]]:
+    found = _TIMINGS.search(page)
+    assert found, "the page has no word timings"
+    return json.loads(found.group(1))
+
+
+def _word_line(page: str, stem: str) -> list[tuple[str, bool]]:
+    """The words shown for sentence ``stem`` and whether each is highlighted."""
+    line = re.search(rf'<p class="words" data-sentence="{stem}">(.*?)</p>', page, re.S)
+    assert line, f"sentence {stem} has no word line"
+    spans = re.findall(r'<span class="([^"]*)">([^<]*)</span>', line.group(1))
+    return [(html.unescape(text), "spoken" in cls.split()) for cls, text in spans]
+
+
+def test_page_embeds_the_synthesizers_word_timings(synth: Synthesizer, exported: export.ExportResult) -> None:
+    page = exported.index_html.read_text(encoding="utf-8")
+    timings = _page_timings(page)
+    assert list(timings) == [export.sentence_stem(s.index) for s in exported.sentences]
+    for s in exported.sentences:
+        stem = export.sentence_stem(s.index)
+        expected = synth.synthesize(s.text, vocoder=HIFIGAN).words  # this sentence alone, from 0 s
+        assert [w["word"] for w in timings[stem]] == [w.word for w in expected] != []
+        starts_ends = [(w["start_s"], w["end_s"]) for w in timings[stem]]
+        assert starts_ends == pytest.approx([(w.start_s, w.end_s) for w in expected])
+        assert all(end <= c.audio_seconds + 1e-6 for _, end in starts_ends for c in s.clips)
+        assert [word for word, _ in _word_line(page, stem)] == [w.word for w in expected]
+        assert page.count(f'data-sentence="{stem}"></audio>') == len(s.clips)
+    assert 'addEventListener("timeupdate"' in page
+    listing = json.loads((exported.out_dir / export.LISTING_NAME).read_text())
+    assert [s["words"] for s in listing["sentences"]] == list(timings.values())
+
+
+def test_word_timings_cannot_break_out_of_their_script(exported: export.ExportResult) -> None:
+    nasty = ["</script><script>alert(1)</script>", "<!--", "a&b", "\u2028"]
+    s = exported.sentences[0]
+    words = [WordTiming(w, 0.1 * i, 0.1 * i + 0.1) for i, w in enumerate(nasty)]
+    sentence = export.Sentence(1, s.text, s.phonemes, 1.0, s.mel_png, s.clips, words)
+    result = export.ExportResult(exported.out_dir, exported.index_html, [sentence], "wav", "tiny")
+    context = {"trained": False, "machine": {"cpu_model": "cpu", "torch_threads": 1}}
+    page = export.render_index(result, context)
+    assert page.count("</script>") == 3  # the timings, the resource check and the highlighter
+    assert "<!--" not in page
+    assert [w["word"] for w in _page_timings(page)["001"]] == nasty
+    assert [word for word, _ in _word_line(page, "001")] == nasty
+
+
+_SEEK_HARNESS = """
+<script>
+(function () {
+  var audio = document.querySelectorAll('audio[data-sentence="%s"]')[%d];
+  audio.addEventListener("seeked", function () { document.body.setAttribute("data-seeked", "yes"); });
+  function seek() { audio.currentTime = %r; }
+  if (audio.readyState >= 1) { seek(); } else { audio.addEventListener("loadedmetadata", seek); }
+})();
+</script>
+"""
+
+
+def _dump_dom(page: Path, profile: Path) -> str:
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        # The out-of-process audio service of a machine without a sound device can leave a seek
+        # pending for good; in process, seeks complete.
+        "--disable-features=AudioServiceOutOfProcess",
+        f"--user-data-dir={profile}",
+        f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
+    assert "<body" in proc.stdout, f"chromium printed no page (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    return proc.stdout
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_headless_browser_highlights_the_word_at_the_clips_time(
+    exported: export.ExportResult, tmp_path: Path
+) -> None:
+    s = exported.sentences[0]
+    stem = export.sentence_stem(s.index)
+    words = s.words
+    assert len(words) >= 2
+    # Not the first word: a highlighter stuck on word 0 (or on nothing) must fail.
+    target = max(range(1, len(words)), key=lambda i: words[i].end_s - words[i].start_s)
+    middle = (words[target].start_s + words[target].end_s) / 2
+    copy = tmp_path / "page"
+    shutil.copytree(exported.out_dir, copy)
+    page = copy / export.INDEX_NAME
+    clip = len(s.clips) - 1  # any clip of the sentence drives its word line
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", _SEEK_HARNESS % (stem, clip, middle) + "</body>"),
+        encoding="utf-8",
+    )
+    dom = _dump_dom(page, tmp_path / "profile")
+    assert 'data-seeked="yes"' in dom, "the clip was never seeked"
+    line = _word_line(dom, stem)
+    assert [word for word, _ in line] == [w.word for w in words]
+    assert [i for i, (_, spoken) in enumerate(line) if spoken] == [target]
+    # The other sentences' lines stay unmarked.
+    for other in exported.sentences[1:]:
+        assert not any(spoken for _, spoken in _word_line(dom, export.sentence_stem(other.index)))

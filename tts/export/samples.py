@@ -9,6 +9,8 @@ writes, in the output directory (names are predictable: ``NNN`` is the 1-based s
   vocoders were given, all on one colour scale per sentence;
 * ``index.html`` — per sentence the text, a player, mel, generator and latency per vocoder; it uses relative
   links only (no server, no network) and checks on load that every image and audio file is there;
+  while a clip plays, the word being spoken is highlighted (word timings from the text-to-mel's
+  durations, embedded in the page as JSON);
 * ``samples.json`` — the same listing, machine-readable.
 """
 
@@ -29,6 +31,7 @@ import torch
 from tts.errors import UserError
 from tts.machine import machine_info
 from tts.synthesizer import Synthesizer
+from tts.timing import WordTiming
 from tts.units import MS_PER_S
 from vocoders.audio import MEL_PAD_VALUE, mel_spectrogram, save_audio
 from vocoders.kinds import VocoderKind
@@ -45,6 +48,8 @@ DEFAULT_TEXTS = (
 INPUT_MEL = "text2mel"
 INDEX_NAME = "index.html"
 LISTING_NAME = "samples.json"
+# id of the page's JSON element holding every sentence's word timings (read by its script and tests).
+WORD_TIMINGS_ID = "word-timings"
 # Warm-up mel length (frames): enough for torch to allocate and pick kernels, short enough for WaveNet.
 WARMUP_FRAMES = 8
 MEL_PNG_DPI = 80
@@ -77,6 +82,9 @@ class Sentence:
     text2mel_ms: float
     mel_png: str  # the text-to-mel output every vocoder was given
     clips: list[Clip] = field(default_factory=list)
+    # When each written word is spoken, in seconds from the start of any of the sentence's clips
+    # (every vocoder renders the same mel, so the same times hold for each).
+    words: list[WordTiming] = field(default_factory=list)
 
 
 @dataclass
@@ -172,10 +180,12 @@ def export_samples(
         for index, utt in enumerate(utterances, 1):
             stem = sentence_stem(index)
             t0 = time.perf_counter()
-            mel = synth.text_to_mel(utt)  # (1, n_mels, T)
+            mel, words = synth.text_to_mel_with_words(utt)  # mel (1, n_mels, T)
             text2mel_ms = (time.perf_counter() - t0) * MS_PER_S
             mel_np = mel[0].numpy()  # (n_mels, T)
-            sentence = Sentence(index, utt.text, utt.phonemes, text2mel_ms, f"{stem}_{INPUT_MEL}.png")
+            sentence = Sentence(
+                index, utt.text, utt.phonemes, text2mel_ms, f"{stem}_{INPUT_MEL}.png", words=words
+            )
             panels = [(mel_np, sentence.mel_png, "text-to-mel output")]
             for kind in kinds:
                 t1 = time.perf_counter()
@@ -238,6 +248,9 @@ figcaption { font-size: .9rem; margin-bottom: .3rem; }
 audio { width: 100%; margin: .3rem 0; }
 .latency { font-size: .85rem; color: #444; }
 #resource-status { font-size: .85rem; color: #555; }
+.words { margin: 0 0 .6rem; line-height: 1.8; }
+.words .word { padding: .1rem .15rem; border-radius: 3px; }
+.words .spoken { background: #ffd54f; }
 """
 
 # Runs once the page has loaded: every <img> must have decoded and every <audio> must have read its
@@ -279,6 +292,53 @@ _CHECK_SCRIPT = """
 """
 
 
+# Highlights the word being spoken while a clip plays or is seeked. Times come from the JSON in the
+# <script> element whose id is filled in (WORD_TIMINGS_ID); the spans of <p class="words"
+# data-sentence="NNN"> are in the same order. timeupdate alone fires only about four times a second,
+# too coarse for short words, so a playing clip is also followed frame by frame.
+_HIGHLIGHT_SCRIPT = """
+(function () {
+  var timings = JSON.parse(document.getElementById(%s).textContent);
+  function spokenAt(words, t) {
+    for (var i = 0; i < words.length; i++) {
+      if (t >= words[i].start_s && t < words[i].end_s) { return i; }
+    }
+    return -1;
+  }
+  function mark(audio) {
+    var id = audio.getAttribute("data-sentence");
+    var current = audio.ended ? -1 : spokenAt(timings[id] || [], audio.currentTime);
+    var spans = document.querySelectorAll('.words[data-sentence="' + id + '"] .word');
+    Array.prototype.forEach.call(spans, function (span, i) {
+      span.classList.toggle("spoken", i === current);
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("audio[data-sentence]"), function (a) {
+    function follow() {
+      mark(a);
+      if (!a.paused && !a.ended) { window.requestAnimationFrame(follow); }
+    }
+    a.addEventListener("timeupdate", function () { mark(a); });
+    a.addEventListener("seeked", function () { mark(a); });
+    a.addEventListener("ended", function () { mark(a); });
+    a.addEventListener("play", follow);
+  });
+})();
+"""
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element: no ``</script>`` or ``<!--`` can
+    appear in it, because every ``<``, ``>`` and ``&`` is written as a ``\\u`` escape."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def word_timings(sentences: Sequence[Sentence]) -> dict[str, list[dict[str, Any]]]:
+    """The words of each sentence with their times, keyed by the sentence's ``NNN`` stem."""
+    return {sentence_stem(s.index): [w.to_dict() for w in s.words] for s in sentences}
+
+
 def render_index(result: ExportResult, context: dict[str, Any]) -> str:
     """The ``index.html`` of an export: relative links only, no external resource."""
     e = html.escape
@@ -311,6 +371,9 @@ def render_index(result: ExportResult, context: dict[str, Any]) -> str:
         parts += [
             f'<section id="s{sentence_stem(s.index)}">',
             f"<h2>{s.index}. {e(s.text)}</h2>",
+            f'<p class="words" data-sentence="{sentence_stem(s.index)}">'
+            + " ".join(f'<span class="word">{e(w.word)}</span>' for w in s.words)
+            + "</p>",
             f'<p class="phonemes">{e(s.phonemes)}</p>',
             '<div class="row">',
             "<figure>",
@@ -325,7 +388,10 @@ def render_index(result: ExportResult, context: dict[str, Any]) -> str:
                     f'<figcaption><strong>{e(c.vocoder)}</strong> '
                     f'<span class="generator">{e(c.generator)}</span></figcaption>'
                 ),
-                f'<audio controls preload="metadata" src="{e(c.audio)}"></audio>',
+                (
+                    f'<audio controls preload="metadata" src="{e(c.audio)}" '
+                    f'data-sentence="{sentence_stem(s.index)}"></audio>'
+                ),
                 f'<img src="{e(c.mel_png)}" alt="mel spectrogram of the {e(c.vocoder)} audio">',
                 (
                     f'<p class="latency">vocoder {c.vocoder_ms:,.0f} ms for {c.audio_seconds:.2f} s of audio '
@@ -335,5 +401,14 @@ def render_index(result: ExportResult, context: dict[str, Any]) -> str:
                 "</figure>",
             ]
         parts += ["</div>", "</section>"]
-    parts += ["</main>", f"<script>{_CHECK_SCRIPT}</script>", "</body>", "</html>", ""]
+    timings = script_json(word_timings(result.sentences))
+    parts += [
+        "</main>",
+        f'<script type="application/json" id="{WORD_TIMINGS_ID}">{timings}</script>',
+        f"<script>{_CHECK_SCRIPT}</script>",
+        f"<script>{_HIGHLIGHT_SCRIPT % json.dumps(WORD_TIMINGS_ID)}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ]
     return "\n".join(parts)

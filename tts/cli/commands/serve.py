@@ -18,10 +18,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         help="run the gRPC synthesis service",
-        description="Serve ganspeech.v1.Synthesizer (plus gRPC health and reflection) until SIGTERM or Ctrl-C.",
+        description="Serve ganspeech.v1.Synthesizer (plus gRPC health and reflection) until SIGTERM or "
+        "Ctrl-C.",
     )
     p.add_argument("--host", default=d.host, help=f"address to listen on (default {d.host}; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0 picks a free one)")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=d.metrics_port,
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default 0: off)",
+    )
     p.add_argument(
         "--voice",
         action="append",
@@ -39,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-wavenet-jobs",
         type=int,
         default=d.max_wavenet_jobs,
-        help=f"WaveNet jobs at once, below --workers (default {d.max_wavenet_jobs}); more get RESOURCE_EXHAUSTED",
+        help=f"WaveNet jobs at once, below --workers (default {d.max_wavenet_jobs}); more get "
+        "RESOURCE_EXHAUSTED",
     )
     p.add_argument(
         "--max-queue",
@@ -78,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--grace",
         type=float,
         default=d.grace_s,
-        help=f"seconds in-flight requests may finish after SIGTERM before being cancelled (default {d.grace_s})",
+        help=f"seconds in-flight requests may finish after SIGTERM before being cancelled (default "
+        f"{d.grace_s})",
     )
     p.add_argument(
         "--wavenet-impl", default=d.wavenet_impl, choices=WAVENET_IMPLS, help="WaveNet sample loop"
@@ -98,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(
         host=args.host,
         port=args.port,
+        metrics_port=args.metrics_port,
         voices=tuple(VoiceSpec.parse(v) for v in args.voice),
         workers=args.workers,
         max_wavenet_jobs=args.max_wavenet_jobs,
