@@ -38,7 +38,7 @@ from tts.encoding import (
     to_pcm16,
 )
 from tts.synthesizer import Synthesizer
-from tts.timing import to_sample
+from tts.timing import MarkTiming, WordTiming, to_sample
 
 VOICE = "tiny"
 NATIVE_RATE = 16000  # the tiny voice's
@@ -271,6 +271,22 @@ def test_streamed_timings_equal_unary_ones(client: SynthesisClient, sample_rate:
             sample = to_sample(t, fmt.sample_rate_hz)
             assert first <= sample and (sample < end or i == len(chunks) - 1)
         first = end
+
+
+def test_stream_places_timings_by_the_audio_sent() -> None:
+    # The resampler holds back samples: a word goes with the chunk whose output audio holds its
+    # start, not with the synthesizer's chunk it came with.
+    rate = TELEPHONY_SAMPLE_RATE
+    tally = service._StreamTally(MULAW, rate)
+    tally.pending_words += [WordTiming("one", 0.05, 0.09), WordTiming("two", 0.1, 0.2)]
+    tally.pending_marks += [MarkTiming("end", 0.2)]
+    first = tally.chunk(np.zeros(int(0.1 * rate), np.float32), 0).chunk
+    second = tally.chunk(np.zeros(int(0.1 * rate), np.float32), 0).chunk
+    last = tally.chunk(np.zeros(0, np.float32), 0, last=True).chunk
+    assert [w.word for w in first.words] == ["one"] and not first.marks
+    assert [w.word for w in second.words] == ["two"] and not second.marks
+    assert [m.name for m in last.marks] == ["end"] and len(first.audio) == int(0.1 * rate)
+    assert [w.word for w in tally.words] == ["one", "two"] and [m.name for m in tally.marks] == ["end"]
 
 
 def test_batched_requests_keep_their_own_timings_and_settings(synth: Synthesizer) -> None:
