@@ -273,6 +273,17 @@ def test_streamed_timings_equal_unary_ones(client: SynthesisClient, sample_rate:
         first = end
 
 
+def test_compare_carries_timings_and_prosody(client: SynthesisClient, synth: Synthesizer) -> None:
+    reply = client.compare(MARKED, encoding=LINEAR16, volume_gain_db=-20.0)
+    direct = synth.synthesize(MARKED, vocoder="hifigan")
+    expected = [(w.word, w.start_s, w.end_s) for w in direct.words]
+    # Timings come from the text-to-mel, so both vocoders' audio has the same ones.
+    assert _words(reply.gan) == _words(reply.wavenet) == expected
+    assert _marks(reply.gan) == _marks(reply.wavenet) == [(m.name, m.time_s) for m in direct.marks]
+    loud = response_audio(client.synthesize(MARKED, vocoder="vocos", encoding=LINEAR16))
+    assert _rms(response_audio(reply.gan)) / _rms(loud) == pytest.approx(0.1, rel=0.05)
+
+
 def test_stream_places_timings_by_the_audio_sent() -> None:
     # The resampler holds back samples: a word goes with the chunk whose output audio holds its
     # start, not with the synthesizer's chunk it came with.
@@ -383,3 +394,49 @@ def test_unsupported_encoding_is_refused(synth: Synthesizer, monkeypatch: pytest
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "AUDIO_ENCODING_MP3 is not available" in details and "AUDIO_ENCODING_MULAW" in details
     assert "AUDIO_ENCODING_OGG_OPUS" not in details
+
+
+# The `ganspeech client` command.
+
+
+def _unary_words(server: GanspeechServer, text: str, **settings) -> list[tuple[str, float, float]]:
+    with SynthesisClient(server.address, timeout=60) as c:
+        return _words(c.synthesize(text, encoding=LINEAR16, **settings))
+
+
+def _client_cli(argv: list[str]) -> int:
+    import argparse
+
+    from tts.cli.commands import client as client_command
+
+    parser = argparse.ArgumentParser()
+    client_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["client", *argv])
+    return args.func(args)
+
+
+def test_client_command_ssml_prosody_timings_and_g711(
+    server: GanspeechServer, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+
+    out = tmp_path / "a.ulaw"
+    settings = ["--pitch", "2", "--volume-db", "-20"]
+    argv = ["synthesize", MARKED, "--server", server.address, "-o", str(out), *settings, "--json"]
+    assert _client_cli(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sample_rate_hz"] == TELEPHONY_SAMPLE_RATE
+    assert out.stat().st_size == round(report["audio_seconds"] * TELEPHONY_SAMPLE_RATE)
+    assert [w["word"] for w in report["words"]][:2] == ["Hello", "there"]
+    assert [m["name"] for m in report["marks"]] == ["greeting", "middle", "end"]
+    pitched = _unary_words(server, MARKED, pitch=2.0)
+    assert [(w["word"], w["start_s"], w["end_s"]) for w in report["words"]] == pitched
+    out = tmp_path / "s.alaw"
+    argv = ["stream", MARKED, "--server", server.address, "-o", str(out), *settings, "--json"]
+    assert _client_cli(argv) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed["words"] == report["words"] and streamed["marks"] == report["marks"]
+    assert out.stat().st_size == round(streamed["audio_seconds"] * TELEPHONY_SAMPLE_RATE)
+    argv = ["synthesize", "Hi.", "--server", server.address, "-o", str(tmp_path / "x.wav"), "--pitch", "30"]
+    assert _client_cli(argv) == 1
+    assert "INVALID_ARGUMENT: pitch 30 is out of range" in capsys.readouterr().err
