@@ -30,7 +30,7 @@ import torch
 
 from server.admission import WAIT_POLL_S, Admission
 from server.validation import Job
-from tts.synthesizer import SynthesisResult, Synthesizer, Timings, join_sentences
+from tts.synthesizer import SentenceMel, SynthesisResult, Synthesizer, Timings
 from tts.units import MS_PER_S
 from vocoders.kinds import VocoderKind
 from vocoders.wavenet import GenerationCancelled
@@ -79,9 +79,7 @@ class _Batch:
 @dataclass
 class _Prepared:
     member: _Member
-    sentences: list[str]
-    phonemes: list[str]
-    mels: list[torch.Tensor]
+    sentences: list[SentenceMel]  # each with its utterance, mel and what its audio needs after the vocoder
     frontend_ms: float
     text2mel_ms: float
 
@@ -173,14 +171,15 @@ class Batcher:
             return
         synth = prepared[0].member.job.synth
         t_vocoder = time.perf_counter()
-        pieces = _vocode(synth, kind, [mel for p in prepared for mel in p.mels])
+        pieces = _vocode(synth, kind, [s.mel for p in prepared for s in p.sentences])
         vocoder_ms = (time.perf_counter() - t_vocoder) * MS_PER_S
         generator = synth.check_vocoder(kind).generator_name
         first = 0
         for p in prepared:
-            own = pieces[first : first + len(p.mels)]
-            first += len(p.mels)
-            audio = join_sentences(own, synth.sample_rate)
+            own = pieces[first : first + len(p.sentences)]
+            first += len(p.sentences)
+            # The member's own pauses, SSML breaks, pitch shift, gain and word timings.
+            audio, words, marks = synth.assemble(p.sentences, own)
             timings = Timings(
                 frontend_ms=p.frontend_ms,
                 text2mel_ms=p.text2mel_ms,
@@ -194,7 +193,15 @@ class Batcher:
             own_stages_s = (p.frontend_ms + p.text2mel_ms) / MS_PER_S
             ready = max(t_slot, p.member.t_arrive)  # from when it could have started
             p.member.outcome = BatchedResult(
-                result=SynthesisResult(audio, synth.sample_rate, timings, p.sentences, p.phonemes),
+                result=SynthesisResult(
+                    audio,
+                    synth.sample_rate,
+                    timings,
+                    sentences=[s.utterance.text for s in p.sentences],
+                    phonemes=[s.utterance.phonemes for s in p.sentences],
+                    words=words,
+                    marks=marks,
+                ),
                 queue_ms=max(0.0, t_slot - p.member.t_arrive) * MS_PER_S,
                 batch_wait_ms=max(0.0, t_vocoder - ready - own_stages_s) * MS_PER_S,
                 batch_size=len(prepared),
@@ -205,21 +212,13 @@ def _prepare(member: _Member) -> _Prepared:
     """Frontend and text-to-mel of one member, refusing (its check raises) before any vocoder runs."""
     job = member.job
     t0 = time.perf_counter()
-    utterances = job.synth.analyze(job.text)
+    utterances = job.synth.analyze(job.text, job.ssml)
     t1 = time.perf_counter()
-    mels: list[torch.Tensor] = []
-    for utterance in utterances:
-        mels.append(job.synth.text_to_mel(utterance, job.speaking_rate))
-        member.check([m.shape[-1] for m in mels])
-    t2 = time.perf_counter()
-    return _Prepared(
-        member,
-        [u.text for u in utterances],
-        [u.phonemes for u in utterances],
-        mels,
-        (t1 - t0) * MS_PER_S,
-        (t2 - t1) * MS_PER_S,
+    sentences = job.synth.prepare_sentences(
+        utterances, job.speaking_rate, job.pitch, job.volume_gain_db, on_mel_frames=member.check
     )
+    t2 = time.perf_counter()
+    return _Prepared(member, sentences, (t1 - t0) * MS_PER_S, (t2 - t1) * MS_PER_S)
 
 
 def _vocode(synth: Synthesizer, kind: VocoderKind, mels: list[torch.Tensor]) -> list[np.ndarray]:

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.generated.ganspeech.v1 import synthesis_pb2_grpc as pb_grpc
 from server.validation import ENCODING_ENUMS, ENCODING_NAMES, VOCODER_ENUMS, VOCODER_KINDS
-from tts.encoding import ENCODINGS, LINEAR16, decode
+from tts.encoding import ALL_ENCODINGS, LINEAR16, decode
 from tts.errors import UserError
 from tts.units import MS_PER_S
 from vocoders.kinds import VocoderKind
@@ -39,11 +39,11 @@ def vocoder_enum(name: str | VocoderKind) -> int:
 
 
 def encoding_enum(name: str) -> int:
-    """``"linear16"`` / ``"wav"`` / ``"flac"`` as the proto enum value."""
+    """An encoding's library name (``"wav"``, ``"mulaw"``, ...) as the proto enum value."""
     try:
         return ENCODING_ENUMS[name]
     except KeyError:
-        raise UserError(f"unknown encoding {name!r}; choose one of {', '.join(ENCODINGS)}") from None
+        raise UserError(f"unknown encoding {name!r}; choose one of {', '.join(ALL_ENCODINGS)}") from None
 
 
 def vocoder_name(value: int) -> str:
@@ -65,6 +65,9 @@ def synthesize_request(
     sample_rate_hz: int,
     speaking_rate: float,
     seed: int,
+    ssml: bool = False,
+    pitch: float = 0.0,
+    volume_gain_db: float = 0.0,
 ) -> pb.SynthesizeRequest:
     """The request of a unary or streamed synthesis, vocoder and encoding given by name."""
     return pb.SynthesizeRequest(
@@ -75,6 +78,9 @@ def synthesize_request(
         sample_rate_hz=sample_rate_hz,
         speaking_rate=speaking_rate,
         seed=seed,
+        ssml=ssml,
+        pitch=pitch,
+        volume_gain_db=volume_gain_db,
     )
 
 
@@ -123,9 +129,15 @@ class SynthesisClient:
         seed: int = 0,
         timeout: float | None = None,
         batching: bool = True,
+        ssml: bool = False,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
     ) -> pb.SynthesizeResponse:
-        """``batching`` False: run alone, never in a batch with concurrent requests."""
-        request = synthesize_request(text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed)
+        """``batching`` False: run alone, never in a batch with concurrent requests. ``ssml``: read
+        ``text`` as SSML (text starting with ``<speak>`` is read so anyway)."""
+        request = synthesize_request(
+            text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed, ssml, pitch, volume_gain_db
+        )
         request.no_batching = not batching
         return self.stub.Synthesize(request, timeout=self._timeout(timeout))
 
@@ -138,9 +150,16 @@ class SynthesisClient:
         speaking_rate: float = 1.0,
         seed: int = 0,
         timeout: float | None = None,
+        encoding: str = LINEAR16,
+        ssml: bool = False,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
     ) -> Iterator[pb.SynthesizeStreamResponse]:
-        """The raw stream: a format message, audio chunks (LINEAR16), then a summary."""
-        request = synthesize_request(text, vocoder, voice, LINEAR16, sample_rate_hz, speaking_rate, seed)
+        """The raw stream: a format message, audio chunks (``encoding``: linear16, mulaw or alaw),
+        then a summary."""
+        request = synthesize_request(
+            text, vocoder, voice, encoding, sample_rate_hz, speaking_rate, seed, ssml, pitch, volume_gain_db
+        )
         return self.stub.SynthesizeStream(request, timeout=self._timeout(timeout))
 
     def stream_audio(self, text: str, **kwargs: object) -> StreamedAudio:
@@ -155,8 +174,10 @@ class SynthesisClient:
             if kind == "format":
                 fmt = message.format
             elif kind == "chunk":
+                if fmt is None:
+                    raise RuntimeError("the stream sent audio before its format message")
                 first_ms = first_ms or (time.perf_counter() - t0) * MS_PER_S
-                pieces.append(decode(message.chunk.audio, LINEAR16))
+                pieces.append(decode(message.chunk.audio, ENCODING_NAMES[fmt.encoding]))
             elif kind == "summary":
                 summary = message.summary
         if fmt is None or summary is None:
@@ -176,6 +197,9 @@ class SynthesisClient:
         seed: int = 0,
         timeout: float | None = None,
         gan_vocoder: str | VocoderKind | None = None,
+        ssml: bool = False,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
     ) -> pb.CompareResponse:
         """``gan_vocoder``: the parallel vocoder set against WaveNet (None: the voice's preferred)."""
         request = pb.CompareRequest(
@@ -186,6 +210,9 @@ class SynthesisClient:
             speaking_rate=speaking_rate,
             seed=seed,
             gan_vocoder=pb.VOCODER_UNSPECIFIED if gan_vocoder is None else vocoder_enum(gan_vocoder),
+            ssml=ssml,
+            pitch=pitch,
+            volume_gain_db=volume_gain_db,
         )
         return self.stub.Compare(request, timeout=self._timeout(timeout))
 

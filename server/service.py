@@ -55,10 +55,11 @@ from server.validation import (
     validate,
 )
 from server.voices import VoiceRegistry
-from tts.encoding import BYTES_PER_SAMPLE, LINEAR16, encode, pcm16_bytes
+from tts.encoding import BYTES_PER_SAMPLE, encode, supported_encodings
 from tts.errors import UserError
 from tts.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
 from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
+from tts.timing import MarkTiming, WordTiming, to_sample
 from tts.units import MS_PER_S
 from vocoders.base import Vocoder
 from vocoders.kinds import VocoderKind
@@ -113,24 +114,55 @@ class _Call:
         return (time.perf_counter() - self.t0) * MS_PER_S
 
 
+def _word_messages(words: list[WordTiming]) -> list[pb.WordTiming]:
+    return [pb.WordTiming(word=w.word, start_s=w.start_s, end_s=w.end_s) for w in words]
+
+
+def _mark_messages(marks: list[MarkTiming]) -> list[pb.MarkTiming]:
+    return [pb.MarkTiming(name=m.name, time_s=m.time_s) for m in marks]
+
+
 @dataclass
 class _StreamTally:
-    """What a stream has sent so far: chunk and sample counts and when its first audio left."""
+    """What a stream has sent so far: chunk and sample counts, when its first audio left, and the
+    word and mark timings the synthesizer has given that no chunk has carried yet."""
 
+    encoding: str  # a raw encoding (tts.encoding.RAW_ENCODINGS)
+    sample_rate: int  # of the audio sent
     t_start: float = field(default_factory=time.perf_counter)
     first_chunk_ms: float = 0.0
     chunks: int = 0
     samples: int = 0
+    pending_words: list[WordTiming] = field(default_factory=list)
+    pending_marks: list[MarkTiming] = field(default_factory=list)
+    words: list[pb.WordTiming] = field(default_factory=list)  # every word sent so far
+    marks: list[pb.MarkTiming] = field(default_factory=list)
 
-    def chunk(self, audio: np.ndarray, sentence: int) -> pb.SynthesizeStreamResponse:
-        """The message carrying ``audio`` ``(T,)`` of sentence ``sentence``, counted."""
+    def chunk(self, audio: np.ndarray, sentence: int, last: bool = False) -> pb.SynthesizeStreamResponse:
+        """The message carrying ``audio`` ``(T,)`` of sentence ``sentence``, counted, with the pending
+        timings that start in it (``last``: every pending one, those at the very end included).
+
+        Timings are placed by the output samples sent, not the synthesizer's chunks: the resampler
+        holds back a few samples, so a word can start in the chunk after the one it came with.
+        """
         elapsed_ms = (time.perf_counter() - self.t_start) * MS_PER_S
         self.first_chunk_ms = self.first_chunk_ms or elapsed_ms
         self.chunks += 1
         self.samples += len(audio)
-        return pb.SynthesizeStreamResponse(
-            chunk=pb.AudioChunk(audio=pcm16_bytes(audio), sentence_index=sentence, elapsed_ms=elapsed_ms)
+        sent = self.samples if not last else math.inf
+        words = [w for w in self.pending_words if to_sample(w.start_s, self.sample_rate) < sent]
+        marks = [m for m in self.pending_marks if to_sample(m.time_s, self.sample_rate) < sent]
+        del self.pending_words[: len(words)], self.pending_marks[: len(marks)]
+        message = pb.AudioChunk(
+            audio=encode(audio, self.sample_rate, self.encoding),
+            sentence_index=sentence,
+            elapsed_ms=elapsed_ms,
+            words=_word_messages(words),
+            marks=_mark_messages(marks),
         )
+        self.words.extend(message.words)
+        self.marks.extend(message.marks)
+        return pb.SynthesizeStreamResponse(chunk=message)
 
 
 def _latency(
@@ -190,6 +222,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         self._grpc_stopped = False
         self._cond = threading.Condition()
         self._active = 0
+        # What this server's libsndfile can write, asked once (ListVoices lists it).
+        self.encodings = supported_encodings()
 
     # Lifecycle (called by server.app).
 
@@ -439,6 +473,10 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             registry=registry,
             config=self.config,
             streaming=streaming,
+            ssml=request.ssml,
+            pitch=request.pitch,
+            volume_gain_db=request.volume_gain_db,
+            supported_encodings=self.encodings,
         )
 
     def _audio_check(self, job: Job, call: _Call, outputs: int | None) -> Callable[[list[int]], None]:
@@ -483,6 +521,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             seed=job.seed,
             should_stop=call.should_stop,
             on_mel_frames=self._audio_check(job, call, outputs),
+            pitch=job.pitch,
+            volume_gain_db=job.volume_gain_db,
+            ssml=job.ssml,
         )
 
     def _response(
@@ -505,6 +546,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             normalized_text=result.normalized_text,
             voice=job.voice,
             generator=result.timings.generator,
+            # Seconds, so resampling to sample_rate_hz leaves them as they are.
+            words=_word_messages(result.words),
+            marks=_mark_messages(result.marks),
         )
 
     def _check_unary_size(self, n_bytes: int, audio_seconds: float) -> None:
@@ -520,7 +564,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         vocoder = job.vocoders[0]
         yield pb.SynthesizeStreamResponse(
             format=pb.StreamFormat(
-                encoding=ENCODING_ENUMS[LINEAR16],
+                encoding=ENCODING_ENUMS[job.encoding],
                 sample_rate_hz=job.sample_rate,
                 channels=MONO,
                 vocoder=VOCODER_ENUMS[vocoder.kind],
@@ -529,7 +573,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             )
         )
         resampler = StreamResampler(job.synth.sample_rate, job.sample_rate)
-        tally = _StreamTally()
+        tally = _StreamTally(job.encoding, job.sample_rate)
         last_sentence = 0
         timings: Timings | None = None
         sentences: list[str] = []
@@ -541,6 +585,9 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             should_stop=call.should_stop,
             chunk_frames=self.config.stream_chunk_frames,
             on_mel_frames=self._audio_check(job, call, outputs=None),
+            pitch=job.pitch,
+            volume_gain_db=job.volume_gain_db,
+            ssml=job.ssml,
         )
         # Closing the generator on any exit stops the synthesizer where it is.
         with closing(pieces):
@@ -548,6 +595,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 if piece.timings is not None:
                     timings, sentences = piece.timings, piece.sentences
                 last_sentence = piece.sentence_index
+                tally.pending_words += piece.words
+                tally.pending_marks += piece.marks
                 out = resampler.push(piece.audio)
                 if len(out):
                     call.first_audio_ms = call.first_audio_ms or call.server_ms()
@@ -558,9 +607,11 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
         if timings is None:  # the synthesizer stopped between sentences because should_stop said so
             raise GenerationCancelled("stream stopped before its last sentence")
         tail = resampler.flush()
-        if len(tail):
+        if len(tail) or tally.pending_words or tally.pending_marks:
+            # Timings at the very end of the audio come with the last chunk (then one of no audio
+            # when the resampler held nothing back).
             call.first_audio_ms = call.first_audio_ms or call.server_ms()
-            yield tally.chunk(tail, last_sentence)
+            yield tally.chunk(tail, last_sentence, last=True)
         audio_seconds = tally.samples / job.sample_rate
         self.metrics.synthesized(job.voice, timings, audio_seconds)
         latency = _latency(
@@ -573,6 +624,8 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 audio_seconds=audio_seconds,
                 normalized_text=" ".join(sentences),
                 chunks=tally.chunks,
+                words=tally.words,
+                marks=tally.marks,
             )
         )
 
@@ -588,7 +641,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
                 for kind, (jobs, queued) in limits
             ],
             supported_sample_rates_hz=list(SUPPORTED_SAMPLE_RATES),
-            encodings=list(ENCODING_ENUMS.values()),
+            encodings=[ENCODING_ENUMS[name] for name in self.encodings],
             max_unary_audio_bytes=self.config.max_unary_audio_bytes,
             max_audio_seconds=self.config.max_audio_seconds,
         )

@@ -15,8 +15,9 @@ from server.config import ServerConfig
 from server.generated.ganspeech.v1 import synthesis_pb2 as pb
 from server.printable import printable
 from server.voices import VoiceRegistry
-from tts.encoding import FLAC, LINEAR16, WAV
+from tts.encoding import ALL_ENCODINGS, OGG_OPUS, OPUS_SAMPLE_RATES, RAW_ENCODINGS, default_sample_rate
 from tts.errors import TextError, UserError
+from tts.prosody import PITCH_RANGE_SEMITONES, VOLUME_GAIN_RANGE_DB
 from tts.resample import SUPPORTED_SAMPLE_RATES
 from tts.synthesizer import Synthesizer
 from vocoders.base import Vocoder
@@ -29,11 +30,10 @@ VOCODER_ENUMS = {kind: value for value, kind in VOCODER_KINDS.items()}
 # The parallel vocoder Compare sets against WaveNet when the request names none, best first:
 # Vocos is both faster and closer to the recordings than HiFi-GAN.
 PREFERRED_GAN_VOCODERS = (VocoderKind.VOCOS, VocoderKind.HIFIGAN)
-ENCODING_NAMES = {
-    pb.AUDIO_ENCODING_LINEAR16: LINEAR16,
-    pb.AUDIO_ENCODING_WAV: WAV,
-    pb.AUDIO_ENCODING_FLAC: FLAC,
-}
+# Proto enums <-> the library's encoding names: ``AUDIO_ENCODING_<NAME>`` for every name, so an
+# encoding the proto does not list fails at import. Which of them this server can produce is
+# tts.encoding.supported_encodings()'s answer (ServerLimits.encodings).
+ENCODING_NAMES = {pb.AudioEncoding.Value(f"AUDIO_ENCODING_{name.upper()}"): name for name in ALL_ENCODINGS}
 ENCODING_ENUMS = {name: value for value, name in ENCODING_NAMES.items()}
 # Speaking-rate range accepted (Google Cloud TTS uses the same); 0 in a request means normal speed.
 MIN_SPEAKING_RATE = 0.25
@@ -49,10 +49,13 @@ class Job:
     voice: str  # the resolved voice name (the default's when the request left it empty)
     synth: Synthesizer
     vocoders: tuple[Vocoder, ...]  # one vocoder, or a GAN vocoder and WaveNet for Compare
-    encoding: str  # one of tts.encoding.ENCODINGS
-    sample_rate: int  # output rate in Hz (the voice's own when the request said 0)
+    encoding: str  # one of tts.encoding.supported_encodings()
+    sample_rate: int  # output rate in Hz (the voice's own, or the encoding's, when the request said 0)
     speaking_rate: float
     seed: int
+    ssml: bool | None = None  # True: SSML; None: SSML when the text starts with <speak>
+    pitch: float = 0.0  # semitones
+    volume_gain_db: float = 0.0
 
     @property
     def parallel(self) -> bool:
@@ -114,29 +117,50 @@ def gan_vocoder_kind(value: int, voice: str, synth: Synthesizer) -> VocoderKind:
     return kind
 
 
-def _encoding_name(value: int, streaming: bool) -> str:
-    if streaming:
-        if value != pb.AUDIO_ENCODING_LINEAR16:
-            raise UserError(
-                "SynthesizeStream sends raw PCM chunks: set encoding to AUDIO_ENCODING_LINEAR16 "
-                "(use Synthesize for a WAV or FLAC file)"
-            )
-        return LINEAR16
-    choices = "AUDIO_ENCODING_LINEAR16, AUDIO_ENCODING_WAV or AUDIO_ENCODING_FLAC"
+def encoding_label(name: str) -> str:
+    """The proto enum name of encoding ``name``, as clients write it (``AUDIO_ENCODING_MULAW``)."""
+    return pb.AudioEncoding.Name(ENCODING_ENUMS[name])
+
+
+def _encoding_name(value: int, streaming: bool, supported: tuple[str, ...]) -> str:
+    """The library name of encoding ``value``; ``supported``: what this server's libsndfile can write."""
+    offered = [e for e in supported if e in RAW_ENCODINGS] if streaming else list(supported)
+    choices = ", ".join(encoding_label(e) for e in offered)
     if value == pb.AUDIO_ENCODING_UNSPECIFIED:
-        raise UserError(f"encoding is required: set {choices}")
-    if value not in ENCODING_NAMES:
-        raise UserError(f"unknown encoding {value}; use {choices}")
-    return ENCODING_NAMES[value]
+        raise UserError(f"encoding is required: set one of {choices}")
+    name = ENCODING_NAMES.get(value)
+    if name is None:
+        raise UserError(f"unknown encoding {value}; use one of {choices}")
+    if name not in offered:
+        where = (
+            "SynthesizeStream sends raw samples in chunks"
+            if streaming and name in supported
+            else "this server cannot produce it"
+        )
+        raise UserError(f"encoding {encoding_label(name)} is not available: {where}; use one of {choices}")
+    return name
 
 
-def _sample_rate(value: int, synth: Synthesizer) -> int:
+def _sample_rate(value: int, synth: Synthesizer, encoding: str) -> int:
     if value == 0:
-        return synth.sample_rate
+        return default_sample_rate(encoding, synth.sample_rate)
     if value not in SUPPORTED_SAMPLE_RATES:
         rates = ", ".join(str(r) for r in SUPPORTED_SAMPLE_RATES)
         raise UserError(f"unsupported sample_rate_hz {value}: use 0 (the voice's own) or one of {rates}")
+    if encoding == OGG_OPUS and value not in OPUS_SAMPLE_RATES:
+        rates = ", ".join(str(r) for r in OPUS_SAMPLE_RATES if r in SUPPORTED_SAMPLE_RATES)
+        raise UserError(
+            f"Ogg-Opus codes only some rates: set sample_rate_hz to 0 or one of {rates}, not {value}"
+        )
     return value
+
+
+def _in_range(field: str, value: float, bounds: tuple[float, float], unit: str, zero: str) -> float:
+    """``value`` of request field ``field`` if within ``bounds``; INVALID_ARGUMENT naming both otherwise."""
+    low, high = bounds
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UserError(f"{field} {value:g} is out of range: use {low:g} to {high:+g} {unit} (0 {zero})")
+    return float(value)
 
 
 def _speaking_rate(value: float) -> float:
@@ -162,19 +186,30 @@ def validate(
     registry: VoiceRegistry,
     config: ServerConfig,
     streaming: bool = False,
+    ssml: bool = False,
+    pitch: float = 0.0,
+    volume_gain_db: float = 0.0,
+    supported_encodings: tuple[str, ...] = ALL_ENCODINGS,
 ) -> Job:
     """Check one request's fields (cheapest first) and run the frontend on its text.
 
     ``vocoders``: proto enum values as the request gave them, or kinds the server chose.
+    ``ssml``: the request's flag (False still reads text starting with <speak> as SSML).
+    ``supported_encodings``: the encodings this server can produce.
     """
     _check_text(text, config)
     kinds = tuple(v if isinstance(v, VocoderKind) else _vocoder_kind(v) for v in vocoders)
-    encoding_name = _encoding_name(encoding, streaming)
+    encoding_name = _encoding_name(encoding, streaming, supported_encodings)
     rate = _speaking_rate(speaking_rate)
+    semitones = _in_range("pitch", pitch, PITCH_RANGE_SEMITONES, "semitones", "keeps the voice's pitch")
+    gain = _in_range("volume_gain_db", volume_gain_db, VOLUME_GAIN_RANGE_DB, "dB", "keeps the voice's level")
     voice_name, synth = registry.get(voice)
     chosen = tuple(_voice_vocoder(voice_name, synth, k) for k in kinds)
-    out_rate = _sample_rate(sample_rate_hz, synth)
-    synth.analyze(text)  # raises TextError when nothing in the text can be spoken
+    out_rate = _sample_rate(sample_rate_hz, synth, encoding_name)
+    as_ssml = True if ssml else None
+    # Raises TextError when nothing in the text can be spoken, SsmlError (with the tag and its
+    # position) for malformed or unsupported SSML.
+    synth.analyze(text, as_ssml)
     return Job(
         text=text,
         voice=voice_name,
@@ -184,4 +219,7 @@ def validate(
         sample_rate=out_rate,
         speaking_rate=rate,
         seed=seed,
+        ssml=as_ssml,
+        pitch=semitones,
+        volume_gain_db=gain,
     )

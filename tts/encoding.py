@@ -23,8 +23,10 @@ MULAW = "mulaw"
 ALAW = "alaw"
 OGG_OPUS = "ogg_opus"
 MP3 = "mp3"
-ENCODINGS = (LINEAR16, WAV, FLAC)  # what the gRPC service offers
+ENCODINGS = (LINEAR16, WAV, FLAC)  # lossless 16-bit: the samples decode exactly as to_pcm16 made them
 ALL_ENCODINGS = (LINEAR16, WAV, FLAC, MULAW, ALAW, OGG_OPUS, MP3)
+# Headerless samples: pieces of audio encoded one by one concatenate to the whole (streams use these).
+RAW_ENCODINGS = (LINEAR16, MULAW, ALAW)
 TELEPHONY_SAMPLE_RATE = 8000  # G.711 is defined at 8 kHz
 # Full scale of 16-bit PCM; libsndfile uses the same factor, so files round-trip exactly.
 PCM16_FULL_SCALE = 32767
@@ -62,6 +64,16 @@ def supported_encodings() -> tuple[str, ...]:
         ):
             out.append(name)
     return tuple(out)
+
+
+def default_sample_rate(encoding: str, sample_rate: int) -> int:
+    """The rate to write ``encoding`` at when the caller names none: 8 kHz for G.711, for Ogg-Opus
+    the lowest Opus rate at or above ``sample_rate`` (the highest when none is), else ``sample_rate``."""
+    if encoding in (MULAW, ALAW):
+        return TELEPHONY_SAMPLE_RATE
+    if encoding == OGG_OPUS and sample_rate not in OPUS_SAMPLE_RATES:
+        return min((r for r in OPUS_SAMPLE_RATES if r >= sample_rate), default=max(OPUS_SAMPLE_RATES))
+    return sample_rate
 
 
 def to_pcm16(audio: np.ndarray) -> np.ndarray:

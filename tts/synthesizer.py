@@ -121,8 +121,8 @@ class SynthesisResult:
 
 
 @dataclass
-class _Piece:
-    """One utterance turned into a mel, with what the audio needs afterwards."""
+class SentenceMel:
+    """One utterance turned into a mel, with what its audio and word timings need afterwards."""
 
     utterance: Utterance
     mel: torch.Tensor  # (1, n_mels, T)
@@ -286,7 +286,9 @@ class Synthesizer:
             return self.frontend.process_ssml(text)
         return self.frontend.process(text)
 
-    def _prepare(self, utterance: Utterance, speaking_rate: float, pitch: float, volume_db: float) -> _Piece:
+    def _prepare(
+        self, utterance: Utterance, speaking_rate: float, pitch: float, volume_db: float
+    ) -> SentenceMel:
         """Mel and durations of ``utterance`` at the request's settings combined with its SSML prosody."""
         rate = speaking_rate * utterance.prosody.rate
         semitones = prosody.check_pitch(pitch + utterance.prosody.pitch)
@@ -306,13 +308,15 @@ class Synthesizer:
             if self.pitch_method is prosody.PitchMethod.MEL:
                 mel = prosody.shift_mel_pitch(mel, semitones, self.audio_config)
         shift = semitones if self.pitch_method is prosody.PitchMethod.RESAMPLE else 0.0
-        return _Piece(utterance, mel, durations[0].numpy(), shift, gain, time_scale)
+        return SentenceMel(utterance, mel, durations[0].numpy(), shift, gain, time_scale)
 
-    def _finish(self, piece: _Piece, audio: np.ndarray) -> np.ndarray:
+    def _finish(self, piece: SentenceMel, audio: np.ndarray) -> np.ndarray:
         """Vocoder output of ``piece`` with its resampling pitch shift and volume gain applied."""
         return prosody.apply_gain(prosody.resample_pitch(audio, piece.semitones), piece.volume_db)
 
-    def _piece_timings(self, piece: _Piece, offset_samples: int) -> tuple[list[WordTiming], list[MarkTiming]]:
+    def _piece_timings(
+        self, piece: SentenceMel, offset_samples: int
+    ) -> tuple[list[WordTiming], list[MarkTiming]]:
         seconds_per_frame = self.audio_config.hop_length / self.sample_rate * piece.time_scale
         return utterance_timings(
             piece.utterance, piece.durations, seconds_per_frame, offset_samples / self.sample_rate
@@ -386,22 +390,11 @@ class Synthesizer:
         t0 = time.perf_counter()
         utterances = self.analyze(text, ssml)
         t1 = time.perf_counter()
-        prepared = self._prepare_all(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
+        prepared = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
         t2 = time.perf_counter()
         vocoded = self.vocode([p.mel for p in prepared], voc.kind, seed=seed, should_stop=should_stop)
         t3 = time.perf_counter()
-        out: list[np.ndarray] = [np.zeros(round(utterances[0].pause_before_s * self.sample_rate), np.float32)]
-        words: list[WordTiming] = []
-        marks: list[MarkTiming] = []
-        offset = len(out[0])
-        for i, (piece, raw) in enumerate(zip(prepared, vocoded)):
-            piece_words, piece_marks = self._piece_timings(piece, offset)
-            words += piece_words
-            marks += piece_marks
-            out.append(self._finish(piece, raw.astype(np.float32, copy=False)))
-            out.append(np.zeros(self._pause_samples(utterances, i), dtype=np.float32))
-            offset += len(out[-2]) + len(out[-1])
-        audio = np.concatenate(out)
+        audio, words, marks = self.assemble(prepared, vocoded)
         timings = Timings(
             frontend_ms=(t1 - t0) * MS_PER_S,
             text2mel_ms=(t2 - t1) * MS_PER_S,
@@ -475,7 +468,7 @@ class Synthesizer:
             yield chunk(lead, 0, time.perf_counter())
         ready = None
         if on_mel_frames is not None:
-            ready = self._prepare_all(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
+            ready = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
             timings.text2mel_ms = (time.perf_counter() - t1) * MS_PER_S
         for i, utt in enumerate(utterances):
             if should_stop is not None and should_stop():
@@ -513,21 +506,40 @@ class Synthesizer:
         last.words, last.marks = words, marks  # those at the very end of the audio
         yield last
 
-    def _prepare_all(
+    def prepare_sentences(
         self,
         utterances: list[Utterance],
-        speaking_rate: float,
-        pitch: float,
-        volume_gain_db: float,
-        on_mel_frames: Callable[[list[int]], None] | None,
-    ) -> list[_Piece]:
+        speaking_rate: float = 1.0,
+        pitch: float = 0.0,
+        volume_gain_db: float = 0.0,
+        on_mel_frames: Callable[[list[int]], None] | None = None,
+    ) -> list[SentenceMel]:
         """Every sentence turned to mel (:meth:`_prepare`), ``on_mel_frames`` told after each one."""
-        prepared: list[_Piece] = []
+        prepared: list[SentenceMel] = []
         for utterance in utterances:
             prepared.append(self._prepare(utterance, speaking_rate, pitch, volume_gain_db))
             if on_mel_frames is not None:
                 on_mel_frames([p.mel.shape[-1] for p in prepared])
         return prepared
+
+    def assemble(
+        self, prepared: list[SentenceMel], vocoded: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[WordTiming], list[MarkTiming]]:
+        """The utterance's audio ``(T,)`` from each sentence's vocoder output, with its word and
+        mark timings: pitch shift and gain applied, SSML breaks and sentence pauses inserted."""
+        utterances = [p.utterance for p in prepared]
+        out = [np.zeros(round(utterances[0].pause_before_s * self.sample_rate), np.float32)]
+        words: list[WordTiming] = []
+        marks: list[MarkTiming] = []
+        offset = len(out[0])
+        for i, (piece, raw) in enumerate(zip(prepared, vocoded)):
+            piece_words, piece_marks = self._piece_timings(piece, offset)
+            words += piece_words
+            marks += piece_marks
+            out.append(self._finish(piece, raw.astype(np.float32, copy=False)))
+            out.append(np.zeros(self._pause_samples(utterances, i), dtype=np.float32))
+            offset += len(out[-2]) + len(out[-1])
+        return np.concatenate(out), words, marks
 
     @staticmethod
     def _stream_sentence(
@@ -566,14 +578,3 @@ def voice_vocoders(voice: str | Path | None) -> list[VocoderKind]:
     """The vocoder kinds voice directory ``voice`` holds (``None`` = the bundled voice), read from
     its manifest without loading any model."""
     return manifest_vocoders(read_manifest(resolve_voice_dir(voice)))
-
-
-def join_sentences(pieces: list[np.ndarray], sample_rate: int) -> np.ndarray:
-    """Concatenate sentence audio with :data:`SENTENCE_PAUSE_S` of silence between them."""
-    pause = np.zeros(int(SENTENCE_PAUSE_S * sample_rate), dtype=np.float32)
-    out: list[np.ndarray] = []
-    for i, piece in enumerate(pieces):
-        if i:
-            out.append(pause)
-        out.append(piece.astype(np.float32, copy=False))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)

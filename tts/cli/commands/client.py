@@ -8,13 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
+from tts.cli.commands.synthesize import SUFFIX_ENCODINGS
 from tts.errors import UserError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SERVER = "127.0.0.1:50051"
-# Output suffix -> encoding requested from the server.
-SUFFIX_ENCODINGS = {".wav": "wav", ".flac": "flac", ".pcm": "linear16", ".raw": "linear16"}
 # Exit status when the server answered with an error status (2 is the CLI's own usage errors).
 EXIT_RPC_ERROR = 1
 # The vocoder a request asks for unless --vocoder says otherwise: parallel, in every bundled voice.
@@ -53,9 +52,19 @@ def _add_synthesis(p: argparse.ArgumentParser, output: str, vocoder: bool = True
         "--sample-rate", type=int, default=0, help="output rate in Hz (default 0: the voice's own)"
     )
     p.add_argument("--speaking-rate", type=float, default=1.0, help="1.0 normal, 2.0 twice as fast")
+    p.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones, -12 to +12")
+    p.add_argument("--volume-db", type=float, default=0.0, help="volume gain in dB, -96 to +16")
+    p.add_argument(
+        "--ssml",
+        action="store_true",
+        help="send the text as SSML (the server reads text starting with <speak> as SSML anyway)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")
     p.add_argument(
-        "-o", "--output", default=output, help=f"output file: .wav, .flac, or .pcm/.raw (default {output})"
+        "-o",
+        "--output",
+        default=output,
+        help=f"output file; its suffix picks the encoding ({', '.join(SUFFIX_ENCODINGS)}; default {output})",
     )
 
 
@@ -97,6 +106,18 @@ def _encoding_for(path: Path) -> str:
         raise UserError(f"output {path} must end in {', '.join(SUFFIX_ENCODINGS)}") from None
 
 
+def _prosody(args: argparse.Namespace) -> dict:
+    """The SSML and prosody arguments every synthesis call passes on."""
+    return {"ssml": args.ssml, "pitch": args.pitch, "volume_gain_db": args.volume_db}
+
+
+def _timing_dicts(message) -> dict[str, list[dict]]:  # a pb.SynthesizeResponse or pb.StreamSummary
+    return {
+        "words": [{"word": w.word, "start_s": w.start_s, "end_s": w.end_s} for w in message.words],
+        "marks": [{"name": m.name, "time_s": m.time_s} for m in message.marks],
+    }
+
+
 def _latency_dict(latency) -> dict[str, float]:  # a pb.Latency
     return {f.name: getattr(latency, f.name) for f in latency.DESCRIPTOR.fields}
 
@@ -124,6 +145,7 @@ def _synthesize(client, args: argparse.Namespace) -> dict:
         sample_rate_hz=args.sample_rate,
         speaking_rate=args.speaking_rate,
         seed=args.seed,
+        **_prosody(args),
     )
     _write(out, response.audio)
     if not args.json:
@@ -140,14 +162,30 @@ def _synthesize(client, args: argparse.Namespace) -> dict:
         "audio_seconds": response.audio_seconds,
         "normalized_text": response.normalized_text,
         "latency": _latency_dict(response.latency),
+        **_timing_dicts(response),
     }
 
 
 def _stream(client, args: argparse.Namespace) -> dict:
-    from tts.encoding import encode
+    from tts.encoding import (
+        LINEAR16,
+        OGG_OPUS,
+        OPUS_SAMPLE_RATES,
+        RAW_ENCODINGS,
+        default_sample_rate,
+        encode,
+        supported_encodings,
+    )
+    from tts.resample import resample
 
     out = Path(args.output)
     encoding = _encoding_for(out)
+    # Raw encodings are streamed as they are; a file format is written here from LINEAR16 chunks.
+    streamed = encoding if encoding in RAW_ENCODINGS else LINEAR16
+    if encoding not in supported_encodings():
+        raise UserError(f"this libsndfile cannot write {out}; available: {', '.join(supported_encodings())}")
+    if encoding == OGG_OPUS and args.sample_rate not in (0, *OPUS_SAMPLE_RATES):
+        raise UserError(f"Ogg-Opus codes only {', '.join(map(str, OPUS_SAMPLE_RATES))} Hz (or 0)")
     result = client.stream_audio(
         _text(args),
         vocoder=args.vocoder,
@@ -155,8 +193,15 @@ def _stream(client, args: argparse.Namespace) -> dict:
         sample_rate_hz=args.sample_rate,
         speaking_rate=args.speaking_rate,
         seed=args.seed,
+        encoding=streamed,
+        **_prosody(args),
     )
-    _write(out, encode(result.audio, result.format.sample_rate_hz, encoding))
+    rate = result.format.sample_rate_hz
+    audio = result.audio
+    if not args.sample_rate and default_sample_rate(encoding, rate) != rate:
+        audio = resample(audio, rate, default_sample_rate(encoding, rate))
+        rate = default_sample_rate(encoding, rate)
+    _write(out, encode(audio, rate, encoding))
     summary = result.summary
     if not args.json:
         print(
@@ -169,12 +214,13 @@ def _stream(client, args: argparse.Namespace) -> dict:
         "output": str(out),
         "vocoder": args.vocoder,
         "generator": result.format.generator,
-        "sample_rate_hz": result.format.sample_rate_hz,
+        "sample_rate_hz": rate,
         "audio_seconds": summary.audio_seconds,
         "chunks": result.chunks,
         "client_first_chunk_ms": result.client_first_chunk_ms,
         "normalized_text": summary.normalized_text,
         "latency": _latency_dict(summary.latency),
+        **_timing_dicts(summary),
     }
 
 
@@ -190,6 +236,7 @@ def _compare(client, args: argparse.Namespace) -> dict:
         speaking_rate=args.speaking_rate,
         seed=args.seed,
         gan_vocoder=args.gan_vocoder,
+        **_prosody(args),
     )
     report: dict = {
         "vocoder_speed_ratio": response.vocoder_speed_ratio,
@@ -206,6 +253,7 @@ def _compare(client, args: argparse.Namespace) -> dict:
             "generator": part.generator,
             "audio_seconds": part.audio_seconds,
             "latency": _latency_dict(part.latency),
+            **_timing_dicts(part),
         }
         if not args.json:
             print(

@@ -94,28 +94,13 @@ def output_encoding(path: Path, encoding: str | None) -> str:
     return encoding
 
 
-def encoded_rate(encoding: str, sample_rate: int) -> int:
-    """The rate the file is written at: 8 kHz for G.711, an Opus rate for Ogg-Opus, else the voice's."""
-    from tts.encoding import ALAW, MULAW, OGG_OPUS, OPUS_SAMPLE_RATES, TELEPHONY_SAMPLE_RATE
-
-    if encoding in (MULAW, ALAW):
-        return TELEPHONY_SAMPLE_RATE
-    if encoding == OGG_OPUS and sample_rate not in OPUS_SAMPLE_RATES:
-        return (
-            min(r for r in OPUS_SAMPLE_RATES if r >= sample_rate)
-            if sample_rate < max(OPUS_SAMPLE_RATES)
-            else (max(OPUS_SAMPLE_RATES))
-        )
-    return sample_rate
-
-
 def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
     import torch
 
-    from tts.encoding import encode
+    from tts.encoding import default_sample_rate, encode
     from tts.frontend.lexicon import Lexicon
     from tts.resample import resample
     from tts.synthesizer import Synthesizer, preferred_vocoder, voice_vocoders
@@ -151,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         volume_gain_db=args.volume_db,
         ssml=True if args.ssml else None,
     )
-    rate = encoded_rate(encoding, result.sample_rate)
+    rate = default_sample_rate(encoding, result.sample_rate)
     # Timings are in seconds, so they hold at any rate the audio is written at.
     audio = resample(result.audio, result.sample_rate, rate)
     out.parent.mkdir(parents=True, exist_ok=True)

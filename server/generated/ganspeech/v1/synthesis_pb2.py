@@ -24,47 +24,51 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cganspeech/v1/synthesis.proto\x12\x0cganspeech.v1\"\xd9\x01\n\x11SynthesizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12&\n\x07vocoder\x18\x03 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12-\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x12\x15\n\rspeaking_rate\x18\x06 \x01(\x02\x12\x0c\n\x04seed\x18\x07 \x01(\x03\x12\x13\n\x0bno_batching\x18\x08 \x01(\x08\"\xce\x01\n\x07Latency\x12\x13\n\x0b\x66rontend_ms\x18\x01 \x01(\x01\x12\x13\n\x0btext2mel_ms\x18\x02 \x01(\x01\x12\x12\n\nvocoder_ms\x18\x03 \x01(\x01\x12\x10\n\x08total_ms\x18\x04 \x01(\x01\x12\x0b\n\x03rtf\x18\x05 \x01(\x01\x12\x16\n\x0e\x66irst_chunk_ms\x18\x06 \x01(\x01\x12\x11\n\tserver_ms\x18\x07 \x01(\x01\x12\x10\n\x08queue_ms\x18\x08 \x01(\x01\x12\x15\n\rbatch_wait_ms\x18\t \x01(\x01\x12\x12\n\nbatch_size\x18\n \x01(\x05\"\x8c\x02\n\x12SynthesizeResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12-\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x15\n\raudio_seconds\x18\x04 \x01(\x01\x12&\n\x07latency\x18\x05 \x01(\x0b\x32\x15.ganspeech.v1.Latency\x12&\n\x07vocoder\x18\x06 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x17\n\x0fnormalized_text\x18\x07 \x01(\t\x12\r\n\x05voice\x18\x08 \x01(\t\x12\x11\n\tgenerator\x18\t \x01(\t\"\xb1\x01\n\x0cStreamFormat\x12-\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x02 \x01(\x05\x12\x10\n\x08\x63hannels\x18\x03 \x01(\x05\x12&\n\x07vocoder\x18\x04 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\r\n\x05voice\x18\x05 \x01(\t\x12\x11\n\tgenerator\x18\x06 \x01(\t\"G\n\nAudioChunk\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x16\n\x0esentence_index\x18\x02 \x01(\x05\x12\x12\n\nelapsed_ms\x18\x03 \x01(\x01\"w\n\rStreamSummary\x12&\n\x07latency\x18\x01 \x01(\x0b\x32\x15.ganspeech.v1.Latency\x12\x15\n\raudio_seconds\x18\x02 \x01(\x01\x12\x17\n\x0fnormalized_text\x18\x03 \x01(\t\x12\x0e\n\x06\x63hunks\x18\x04 \x01(\x05\"\xae\x01\n\x18SynthesizeStreamResponse\x12,\n\x06\x66ormat\x18\x01 \x01(\x0b\x32\x1a.ganspeech.v1.StreamFormatH\x00\x12)\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x18.ganspeech.v1.AudioChunkH\x00\x12.\n\x07summary\x18\x03 \x01(\x0b\x32\x1b.ganspeech.v1.StreamSummaryH\x00\x42\t\n\x07\x63ontent\"\xc5\x01\n\x0e\x43ompareRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12-\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x04 \x01(\x05\x12\x15\n\rspeaking_rate\x18\x05 \x01(\x02\x12\x0c\n\x04seed\x18\x06 \x01(\x03\x12*\n\x0bgan_vocoder\x18\x07 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\"\xab\x01\n\x0f\x43ompareResponse\x12-\n\x03gan\x18\x01 \x01(\x0b\x32 .ganspeech.v1.SynthesizeResponse\x12\x31\n\x07wavenet\x18\x02 \x01(\x0b\x32 .ganspeech.v1.SynthesizeResponse\x12\x1b\n\x13vocoder_speed_ratio\x18\x03 \x01(\x01\x12\x19\n\x11total_speed_ratio\x18\x04 \x01(\x01\"*\n\x11ListVoicesRequest\x12\x15\n\rlanguage_code\x18\x01 \x01(\t\"\xdf\x01\n\x05Voice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12\x1d\n\x15native_sample_rate_hz\x18\x03 \x01(\x05\x12\'\n\x08vocoders\x18\x04 \x03(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x12\n\nis_default\x18\x05 \x01(\x08\x12\x0f\n\x07trained\x18\x06 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12/\n\x0cvocoder_info\x18\x08 \x03(\x0b\x32\x19.ganspeech.v1.VocoderInfo\"Z\n\x0bVocoderInfo\x12&\n\x07vocoder\x18\x01 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x11\n\tgenerator\x18\x02 \x01(\t\x12\x10\n\x08parallel\x18\x03 \x01(\x08\"l\n\x0cVocoderLimit\x12&\n\x07vocoder\x18\x01 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x1b\n\x13max_concurrent_jobs\x18\x02 \x01(\x05\x12\x17\n\x0fmax_queued_jobs\x18\x03 \x01(\x05\"\x84\x02\n\x0cServerLimits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\x05\x12\x1b\n\x13max_concurrent_jobs\x18\x02 \x01(\x05\x12\x32\n\x0evocoder_limits\x18\x03 \x03(\x0b\x32\x1a.ganspeech.v1.VocoderLimit\x12!\n\x19supported_sample_rates_hz\x18\x04 \x03(\x05\x12.\n\tencodings\x18\x05 \x03(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x1d\n\x15max_unary_audio_bytes\x18\x06 \x01(\x03\x12\x19\n\x11max_audio_seconds\x18\x07 \x01(\x01\"e\n\x12ListVoicesResponse\x12#\n\x06voices\x18\x01 \x03(\x0b\x32\x13.ganspeech.v1.Voice\x12*\n\x06limits\x18\x02 \x01(\x0b\x32\x1a.ganspeech.v1.ServerLimits*_\n\x07Vocoder\x12\x17\n\x13VOCODER_UNSPECIFIED\x10\x00\x12\x13\n\x0fVOCODER_HIFIGAN\x10\x01\x12\x13\n\x0fVOCODER_WAVENET\x10\x02\x12\x11\n\rVOCODER_VOCOS\x10\x03*}\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41UDIO_ENCODING_LINEAR16\x10\x01\x12\x16\n\x12\x41UDIO_ENCODING_WAV\x10\x02\x12\x17\n\x13\x41UDIO_ENCODING_FLAC\x10\x03\x32\xd6\x02\n\x0bSynthesizer\x12O\n\nSynthesize\x12\x1f.ganspeech.v1.SynthesizeRequest\x1a .ganspeech.v1.SynthesizeResponse\x12]\n\x10SynthesizeStream\x12\x1f.ganspeech.v1.SynthesizeRequest\x1a&.ganspeech.v1.SynthesizeStreamResponse0\x01\x12\x46\n\x07\x43ompare\x12\x1c.ganspeech.v1.CompareRequest\x1a\x1d.ganspeech.v1.CompareResponse\x12O\n\nListVoices\x12\x1f.ganspeech.v1.ListVoicesRequest\x1a .ganspeech.v1.ListVoicesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cganspeech/v1/synthesis.proto\x12\x0cganspeech.v1\"\x8e\x02\n\x11SynthesizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12&\n\x07vocoder\x18\x03 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12-\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x12\x15\n\rspeaking_rate\x18\x06 \x01(\x02\x12\x0c\n\x04seed\x18\x07 \x01(\x03\x12\x13\n\x0bno_batching\x18\x08 \x01(\x08\x12\x0c\n\x04ssml\x18\t \x01(\x08\x12\r\n\x05pitch\x18\n \x01(\x02\x12\x16\n\x0evolume_gain_db\x18\x0b \x01(\x02\":\n\nWordTiming\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\x0f\n\x07start_s\x18\x02 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x01\"*\n\nMarkTiming\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06time_s\x18\x02 \x01(\x01\"\xce\x01\n\x07Latency\x12\x13\n\x0b\x66rontend_ms\x18\x01 \x01(\x01\x12\x13\n\x0btext2mel_ms\x18\x02 \x01(\x01\x12\x12\n\nvocoder_ms\x18\x03 \x01(\x01\x12\x10\n\x08total_ms\x18\x04 \x01(\x01\x12\x0b\n\x03rtf\x18\x05 \x01(\x01\x12\x16\n\x0e\x66irst_chunk_ms\x18\x06 \x01(\x01\x12\x11\n\tserver_ms\x18\x07 \x01(\x01\x12\x10\n\x08queue_ms\x18\x08 \x01(\x01\x12\x15\n\rbatch_wait_ms\x18\t \x01(\x01\x12\x12\n\nbatch_size\x18\n \x01(\x05\"\xde\x02\n\x12SynthesizeResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12-\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x15\n\raudio_seconds\x18\x04 \x01(\x01\x12&\n\x07latency\x18\x05 \x01(\x0b\x32\x15.ganspeech.v1.Latency\x12&\n\x07vocoder\x18\x06 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x17\n\x0fnormalized_text\x18\x07 \x01(\t\x12\r\n\x05voice\x18\x08 \x01(\t\x12\x11\n\tgenerator\x18\t \x01(\t\x12\'\n\x05words\x18\n \x03(\x0b\x32\x18.ganspeech.v1.WordTiming\x12\'\n\x05marks\x18\x0b \x03(\x0b\x32\x18.ganspeech.v1.MarkTiming\"\xb1\x01\n\x0cStreamFormat\x12-\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x02 \x01(\x05\x12\x10\n\x08\x63hannels\x18\x03 \x01(\x05\x12&\n\x07vocoder\x18\x04 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\r\n\x05voice\x18\x05 \x01(\t\x12\x11\n\tgenerator\x18\x06 \x01(\t\"\x99\x01\n\nAudioChunk\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x16\n\x0esentence_index\x18\x02 \x01(\x05\x12\x12\n\nelapsed_ms\x18\x03 \x01(\x01\x12\'\n\x05words\x18\x04 \x03(\x0b\x32\x18.ganspeech.v1.WordTiming\x12\'\n\x05marks\x18\x05 \x03(\x0b\x32\x18.ganspeech.v1.MarkTiming\"\xc9\x01\n\rStreamSummary\x12&\n\x07latency\x18\x01 \x01(\x0b\x32\x15.ganspeech.v1.Latency\x12\x15\n\raudio_seconds\x18\x02 \x01(\x01\x12\x17\n\x0fnormalized_text\x18\x03 \x01(\t\x12\x0e\n\x06\x63hunks\x18\x04 \x01(\x05\x12\'\n\x05words\x18\x05 \x03(\x0b\x32\x18.ganspeech.v1.WordTiming\x12\'\n\x05marks\x18\x06 \x03(\x0b\x32\x18.ganspeech.v1.MarkTiming\"\xae\x01\n\x18SynthesizeStreamResponse\x12,\n\x06\x66ormat\x18\x01 \x01(\x0b\x32\x1a.ganspeech.v1.StreamFormatH\x00\x12)\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x18.ganspeech.v1.AudioChunkH\x00\x12.\n\x07summary\x18\x03 \x01(\x0b\x32\x1b.ganspeech.v1.StreamSummaryH\x00\x42\t\n\x07\x63ontent\"\xfa\x01\n\x0e\x43ompareRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12-\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x04 \x01(\x05\x12\x15\n\rspeaking_rate\x18\x05 \x01(\x02\x12\x0c\n\x04seed\x18\x06 \x01(\x03\x12*\n\x0bgan_vocoder\x18\x07 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x0c\n\x04ssml\x18\x08 \x01(\x08\x12\r\n\x05pitch\x18\t \x01(\x02\x12\x16\n\x0evolume_gain_db\x18\n \x01(\x02\"\xab\x01\n\x0f\x43ompareResponse\x12-\n\x03gan\x18\x01 \x01(\x0b\x32 .ganspeech.v1.SynthesizeResponse\x12\x31\n\x07wavenet\x18\x02 \x01(\x0b\x32 .ganspeech.v1.SynthesizeResponse\x12\x1b\n\x13vocoder_speed_ratio\x18\x03 \x01(\x01\x12\x19\n\x11total_speed_ratio\x18\x04 \x01(\x01\"*\n\x11ListVoicesRequest\x12\x15\n\rlanguage_code\x18\x01 \x01(\t\"\xdf\x01\n\x05Voice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12\x1d\n\x15native_sample_rate_hz\x18\x03 \x01(\x05\x12\'\n\x08vocoders\x18\x04 \x03(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x12\n\nis_default\x18\x05 \x01(\x08\x12\x0f\n\x07trained\x18\x06 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12/\n\x0cvocoder_info\x18\x08 \x03(\x0b\x32\x19.ganspeech.v1.VocoderInfo\"Z\n\x0bVocoderInfo\x12&\n\x07vocoder\x18\x01 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x11\n\tgenerator\x18\x02 \x01(\t\x12\x10\n\x08parallel\x18\x03 \x01(\x08\"l\n\x0cVocoderLimit\x12&\n\x07vocoder\x18\x01 \x01(\x0e\x32\x15.ganspeech.v1.Vocoder\x12\x1b\n\x13max_concurrent_jobs\x18\x02 \x01(\x05\x12\x17\n\x0fmax_queued_jobs\x18\x03 \x01(\x05\"\x84\x02\n\x0cServerLimits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\x05\x12\x1b\n\x13max_concurrent_jobs\x18\x02 \x01(\x05\x12\x32\n\x0evocoder_limits\x18\x03 \x03(\x0b\x32\x1a.ganspeech.v1.VocoderLimit\x12!\n\x19supported_sample_rates_hz\x18\x04 \x03(\x05\x12.\n\tencodings\x18\x05 \x03(\x0e\x32\x1b.ganspeech.v1.AudioEncoding\x12\x1d\n\x15max_unary_audio_bytes\x18\x06 \x01(\x03\x12\x19\n\x11max_audio_seconds\x18\x07 \x01(\x01\"e\n\x12ListVoicesResponse\x12#\n\x06voices\x18\x01 \x03(\x0b\x32\x13.ganspeech.v1.Voice\x12*\n\x06limits\x18\x02 \x01(\x0b\x32\x1a.ganspeech.v1.ServerLimits*_\n\x07Vocoder\x12\x17\n\x13VOCODER_UNSPECIFIED\x10\x00\x12\x13\n\x0fVOCODER_HIFIGAN\x10\x01\x12\x13\n\x0fVOCODER_WAVENET\x10\x02\x12\x11\n\rVOCODER_VOCOS\x10\x03*\xe5\x01\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41UDIO_ENCODING_LINEAR16\x10\x01\x12\x16\n\x12\x41UDIO_ENCODING_WAV\x10\x02\x12\x17\n\x13\x41UDIO_ENCODING_FLAC\x10\x03\x12\x18\n\x14\x41UDIO_ENCODING_MULAW\x10\x04\x12\x17\n\x13\x41UDIO_ENCODING_ALAW\x10\x05\x12\x1b\n\x17\x41UDIO_ENCODING_OGG_OPUS\x10\x06\x12\x16\n\x12\x41UDIO_ENCODING_MP3\x10\x07\x32\xd6\x02\n\x0bSynthesizer\x12O\n\nSynthesize\x12\x1f.ganspeech.v1.SynthesizeRequest\x1a .ganspeech.v1.SynthesizeResponse\x12]\n\x10SynthesizeStream\x12\x1f.ganspeech.v1.SynthesizeRequest\x1a&.ganspeech.v1.SynthesizeStreamResponse0\x01\x12\x46\n\x07\x43ompare\x12\x1c.ganspeech.v1.CompareRequest\x1a\x1d.ganspeech.v1.CompareResponse\x12O\n\nListVoices\x12\x1f.ganspeech.v1.ListVoicesRequest\x1a .ganspeech.v1.ListVoicesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ganspeech.v1.synthesis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VOCODER']._serialized_start=2509
-  _globals['_VOCODER']._serialized_end=2604
-  _globals['_AUDIOENCODING']._serialized_start=2606
-  _globals['_AUDIOENCODING']._serialized_end=2731
+  _globals['_VOCODER']._serialized_start=2967
+  _globals['_VOCODER']._serialized_end=3062
+  _globals['_AUDIOENCODING']._serialized_start=3065
+  _globals['_AUDIOENCODING']._serialized_end=3294
   _globals['_SYNTHESIZEREQUEST']._serialized_start=47
-  _globals['_SYNTHESIZEREQUEST']._serialized_end=264
-  _globals['_LATENCY']._serialized_start=267
-  _globals['_LATENCY']._serialized_end=473
-  _globals['_SYNTHESIZERESPONSE']._serialized_start=476
-  _globals['_SYNTHESIZERESPONSE']._serialized_end=744
-  _globals['_STREAMFORMAT']._serialized_start=747
-  _globals['_STREAMFORMAT']._serialized_end=924
-  _globals['_AUDIOCHUNK']._serialized_start=926
-  _globals['_AUDIOCHUNK']._serialized_end=997
-  _globals['_STREAMSUMMARY']._serialized_start=999
-  _globals['_STREAMSUMMARY']._serialized_end=1118
-  _globals['_SYNTHESIZESTREAMRESPONSE']._serialized_start=1121
-  _globals['_SYNTHESIZESTREAMRESPONSE']._serialized_end=1295
-  _globals['_COMPAREREQUEST']._serialized_start=1298
-  _globals['_COMPAREREQUEST']._serialized_end=1495
-  _globals['_COMPARERESPONSE']._serialized_start=1498
-  _globals['_COMPARERESPONSE']._serialized_end=1669
-  _globals['_LISTVOICESREQUEST']._serialized_start=1671
-  _globals['_LISTVOICESREQUEST']._serialized_end=1713
-  _globals['_VOICE']._serialized_start=1716
-  _globals['_VOICE']._serialized_end=1939
-  _globals['_VOCODERINFO']._serialized_start=1941
-  _globals['_VOCODERINFO']._serialized_end=2031
-  _globals['_VOCODERLIMIT']._serialized_start=2033
-  _globals['_VOCODERLIMIT']._serialized_end=2141
-  _globals['_SERVERLIMITS']._serialized_start=2144
-  _globals['_SERVERLIMITS']._serialized_end=2404
-  _globals['_LISTVOICESRESPONSE']._serialized_start=2406
-  _globals['_LISTVOICESRESPONSE']._serialized_end=2507
-  _globals['_SYNTHESIZER']._serialized_start=2734
-  _globals['_SYNTHESIZER']._serialized_end=3076
+  _globals['_SYNTHESIZEREQUEST']._serialized_end=317
+  _globals['_WORDTIMING']._serialized_start=319
+  _globals['_WORDTIMING']._serialized_end=377
+  _globals['_MARKTIMING']._serialized_start=379
+  _globals['_MARKTIMING']._serialized_end=421
+  _globals['_LATENCY']._serialized_start=424
+  _globals['_LATENCY']._serialized_end=630
+  _globals['_SYNTHESIZERESPONSE']._serialized_start=633
+  _globals['_SYNTHESIZERESPONSE']._serialized_end=983
+  _globals['_STREAMFORMAT']._serialized_start=986
+  _globals['_STREAMFORMAT']._serialized_end=1163
+  _globals['_AUDIOCHUNK']._serialized_start=1166
+  _globals['_AUDIOCHUNK']._serialized_end=1319
+  _globals['_STREAMSUMMARY']._serialized_start=1322
+  _globals['_STREAMSUMMARY']._serialized_end=1523
+  _globals['_SYNTHESIZESTREAMRESPONSE']._serialized_start=1526
+  _globals['_SYNTHESIZESTREAMRESPONSE']._serialized_end=1700
+  _globals['_COMPAREREQUEST']._serialized_start=1703
+  _globals['_COMPAREREQUEST']._serialized_end=1953
+  _globals['_COMPARERESPONSE']._serialized_start=1956
+  _globals['_COMPARERESPONSE']._serialized_end=2127
+  _globals['_LISTVOICESREQUEST']._serialized_start=2129
+  _globals['_LISTVOICESREQUEST']._serialized_end=2171
+  _globals['_VOICE']._serialized_start=2174
+  _globals['_VOICE']._serialized_end=2397
+  _globals['_VOCODERINFO']._serialized_start=2399
+  _globals['_VOCODERINFO']._serialized_end=2489
+  _globals['_VOCODERLIMIT']._serialized_start=2491
+  _globals['_VOCODERLIMIT']._serialized_end=2599
+  _globals['_SERVERLIMITS']._serialized_start=2602
+  _globals['_SERVERLIMITS']._serialized_end=2862
+  _globals['_LISTVOICESRESPONSE']._serialized_start=2864
+  _globals['_LISTVOICESRESPONSE']._serialized_end=2965
+  _globals['_SYNTHESIZER']._serialized_start=3297
+  _globals['_SYNTHESIZER']._serialized_end=3639
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,10 @@ class AudioEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIO_ENCODING_LINEAR16: _ClassVar[AudioEncoding]
     AUDIO_ENCODING_WAV: _ClassVar[AudioEncoding]
     AUDIO_ENCODING_FLAC: _ClassVar[AudioEncoding]
+    AUDIO_ENCODING_MULAW: _ClassVar[AudioEncoding]
+    AUDIO_ENCODING_ALAW: _ClassVar[AudioEncoding]
+    AUDIO_ENCODING_OGG_OPUS: _ClassVar[AudioEncoding]
+    AUDIO_ENCODING_MP3: _ClassVar[AudioEncoding]
 VOCODER_UNSPECIFIED: Vocoder
 VOCODER_HIFIGAN: Vocoder
 VOCODER_WAVENET: Vocoder
@@ -28,9 +32,13 @@ AUDIO_ENCODING_UNSPECIFIED: AudioEncoding
 AUDIO_ENCODING_LINEAR16: AudioEncoding
 AUDIO_ENCODING_WAV: AudioEncoding
 AUDIO_ENCODING_FLAC: AudioEncoding
+AUDIO_ENCODING_MULAW: AudioEncoding
+AUDIO_ENCODING_ALAW: AudioEncoding
+AUDIO_ENCODING_OGG_OPUS: AudioEncoding
+AUDIO_ENCODING_MP3: AudioEncoding
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed", "no_batching")
+    __slots__ = ("text", "voice", "vocoder", "encoding", "sample_rate_hz", "speaking_rate", "seed", "no_batching", "ssml", "pitch", "volume_gain_db")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     VOCODER_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +47,9 @@ class SynthesizeRequest(_message.Message):
     SPEAKING_RATE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     NO_BATCHING_FIELD_NUMBER: _ClassVar[int]
+    SSML_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_GAIN_DB_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     vocoder: Vocoder
@@ -47,7 +58,28 @@ class SynthesizeRequest(_message.Message):
     speaking_rate: float
     seed: int
     no_batching: bool
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., no_batching: _Optional[bool] = ...) -> None: ...
+    ssml: bool
+    pitch: float
+    volume_gain_db: float
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., no_batching: _Optional[bool] = ..., ssml: _Optional[bool] = ..., pitch: _Optional[float] = ..., volume_gain_db: _Optional[float] = ...) -> None: ...
+
+class WordTiming(_message.Message):
+    __slots__ = ("word", "start_s", "end_s")
+    WORD_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    word: str
+    start_s: float
+    end_s: float
+    def __init__(self, word: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ...) -> None: ...
+
+class MarkTiming(_message.Message):
+    __slots__ = ("name", "time_s")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_S_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    time_s: float
+    def __init__(self, name: _Optional[str] = ..., time_s: _Optional[float] = ...) -> None: ...
 
 class Latency(_message.Message):
     __slots__ = ("frontend_ms", "text2mel_ms", "vocoder_ms", "total_ms", "rtf", "first_chunk_ms", "server_ms", "queue_ms", "batch_wait_ms", "batch_size")
@@ -74,7 +106,7 @@ class Latency(_message.Message):
     def __init__(self, frontend_ms: _Optional[float] = ..., text2mel_ms: _Optional[float] = ..., vocoder_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., rtf: _Optional[float] = ..., first_chunk_ms: _Optional[float] = ..., server_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., batch_wait_ms: _Optional[float] = ..., batch_size: _Optional[int] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
-    __slots__ = ("audio", "encoding", "sample_rate_hz", "audio_seconds", "latency", "vocoder", "normalized_text", "voice", "generator")
+    __slots__ = ("audio", "encoding", "sample_rate_hz", "audio_seconds", "latency", "vocoder", "normalized_text", "voice", "generator", "words", "marks")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +116,8 @@ class SynthesizeResponse(_message.Message):
     NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
     audio: bytes
     encoding: AudioEncoding
     sample_rate_hz: int
@@ -93,7 +127,9 @@ class SynthesizeResponse(_message.Message):
     normalized_text: str
     voice: str
     generator: str
-    def __init__(self, audio: _Optional[bytes] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., audio_seconds: _Optional[float] = ..., latency: _Optional[_Union[Latency, _Mapping]] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., normalized_text: _Optional[str] = ..., voice: _Optional[str] = ..., generator: _Optional[str] = ...) -> None: ...
+    words: _containers.RepeatedCompositeFieldContainer[WordTiming]
+    marks: _containers.RepeatedCompositeFieldContainer[MarkTiming]
+    def __init__(self, audio: _Optional[bytes] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., audio_seconds: _Optional[float] = ..., latency: _Optional[_Union[Latency, _Mapping]] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., normalized_text: _Optional[str] = ..., voice: _Optional[str] = ..., generator: _Optional[str] = ..., words: _Optional[_Iterable[_Union[WordTiming, _Mapping]]] = ..., marks: _Optional[_Iterable[_Union[MarkTiming, _Mapping]]] = ...) -> None: ...
 
 class StreamFormat(_message.Message):
     __slots__ = ("encoding", "sample_rate_hz", "channels", "vocoder", "voice", "generator")
@@ -112,26 +148,34 @@ class StreamFormat(_message.Message):
     def __init__(self, encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., vocoder: _Optional[_Union[Vocoder, str]] = ..., voice: _Optional[str] = ..., generator: _Optional[str] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
-    __slots__ = ("audio", "sentence_index", "elapsed_ms")
+    __slots__ = ("audio", "sentence_index", "elapsed_ms", "words", "marks")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
     audio: bytes
     sentence_index: int
     elapsed_ms: float
-    def __init__(self, audio: _Optional[bytes] = ..., sentence_index: _Optional[int] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+    words: _containers.RepeatedCompositeFieldContainer[WordTiming]
+    marks: _containers.RepeatedCompositeFieldContainer[MarkTiming]
+    def __init__(self, audio: _Optional[bytes] = ..., sentence_index: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., words: _Optional[_Iterable[_Union[WordTiming, _Mapping]]] = ..., marks: _Optional[_Iterable[_Union[MarkTiming, _Mapping]]] = ...) -> None: ...
 
 class StreamSummary(_message.Message):
-    __slots__ = ("latency", "audio_seconds", "normalized_text", "chunks")
+    __slots__ = ("latency", "audio_seconds", "normalized_text", "chunks", "words", "marks")
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     AUDIO_SECONDS_FIELD_NUMBER: _ClassVar[int]
     NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
     latency: Latency
     audio_seconds: float
     normalized_text: str
     chunks: int
-    def __init__(self, latency: _Optional[_Union[Latency, _Mapping]] = ..., audio_seconds: _Optional[float] = ..., normalized_text: _Optional[str] = ..., chunks: _Optional[int] = ...) -> None: ...
+    words: _containers.RepeatedCompositeFieldContainer[WordTiming]
+    marks: _containers.RepeatedCompositeFieldContainer[MarkTiming]
+    def __init__(self, latency: _Optional[_Union[Latency, _Mapping]] = ..., audio_seconds: _Optional[float] = ..., normalized_text: _Optional[str] = ..., chunks: _Optional[int] = ..., words: _Optional[_Iterable[_Union[WordTiming, _Mapping]]] = ..., marks: _Optional[_Iterable[_Union[MarkTiming, _Mapping]]] = ...) -> None: ...
 
 class SynthesizeStreamResponse(_message.Message):
     __slots__ = ("format", "chunk", "summary")
@@ -144,7 +188,7 @@ class SynthesizeStreamResponse(_message.Message):
     def __init__(self, format: _Optional[_Union[StreamFormat, _Mapping]] = ..., chunk: _Optional[_Union[AudioChunk, _Mapping]] = ..., summary: _Optional[_Union[StreamSummary, _Mapping]] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
-    __slots__ = ("text", "voice", "encoding", "sample_rate_hz", "speaking_rate", "seed", "gan_vocoder")
+    __slots__ = ("text", "voice", "encoding", "sample_rate_hz", "speaking_rate", "seed", "gan_vocoder", "ssml", "pitch", "volume_gain_db")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +196,9 @@ class CompareRequest(_message.Message):
     SPEAKING_RATE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     GAN_VOCODER_FIELD_NUMBER: _ClassVar[int]
+    SSML_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_GAIN_DB_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     encoding: AudioEncoding
@@ -159,7 +206,10 @@ class CompareRequest(_message.Message):
     speaking_rate: float
     seed: int
     gan_vocoder: Vocoder
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., gan_vocoder: _Optional[_Union[Vocoder, str]] = ...) -> None: ...
+    ssml: bool
+    pitch: float
+    volume_gain_db: float
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., speaking_rate: _Optional[float] = ..., seed: _Optional[int] = ..., gan_vocoder: _Optional[_Union[Vocoder, str]] = ..., ssml: _Optional[bool] = ..., pitch: _Optional[float] = ..., volume_gain_db: _Optional[float] = ...) -> None: ...
 
 class CompareResponse(_message.Message):
     __slots__ = ("gan", "wavenet", "vocoder_speed_ratio", "total_speed_ratio")
