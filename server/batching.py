@@ -61,7 +61,7 @@ class BatchedResult:
 class _Member:
     job: Job
     should_stop: StopCheck
-    check: Callable[[list[int]], None]  # refuses audio over the limits after text-to-mel
+    check: Callable[[int], None]  # refuses audio over the limits after text-to-mel (samples)
     t_arrive: float = field(default_factory=time.perf_counter)
     done: threading.Event = field(default_factory=threading.Event)
     outcome: BatchedResult | None = None
@@ -97,7 +97,7 @@ class Batcher:
         self._open: dict[tuple[str, VocoderKind], _Batch] = {}
 
     def synthesize(
-        self, job: Job, should_stop: StopCheck, check: Callable[[list[int]], None]
+        self, job: Job, should_stop: StopCheck, check: Callable[[int], None]
     ) -> BatchedResult:
         """``job`` (one parallel vocoder) synthesized in a batch; raises what its own synthesis would."""
         member = _Member(job, should_stop, check)
@@ -215,7 +215,7 @@ def _prepare(member: _Member) -> _Prepared:
     utterances = job.synth.analyze(job.text, job.ssml)
     t1 = time.perf_counter()
     sentences = job.synth.prepare_sentences(
-        utterances, job.speaking_rate, job.pitch, job.volume_gain_db, on_mel_frames=member.check
+        utterances, job.speaking_rate, job.pitch, job.volume_gain_db, on_audio_samples=member.check
     )
     t2 = time.perf_counter()
     return _Prepared(member, sentences, (t1 - t0) * MS_PER_S, (t2 - t1) * MS_PER_S)

@@ -58,7 +58,7 @@ from server.voices import VoiceRegistry
 from tts.encoding import BYTES_PER_SAMPLE, encode, supported_encodings
 from tts.errors import UserError
 from tts.resample import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
-from tts.synthesizer import SENTENCE_PAUSE_S, SynthesisResult, Timings
+from tts.synthesizer import SynthesisResult, Timings
 from tts.timing import MarkTiming, WordTiming, to_sample
 from tts.units import MS_PER_S
 from vocoders.base import Vocoder
@@ -479,19 +479,18 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             supported_encodings=self.encodings,
         )
 
-    def _audio_check(self, job: Job, call: _Call, outputs: int | None) -> Callable[[list[int]], None]:
+    def _audio_check(self, job: Job, call: _Call, outputs: int | None) -> Callable[[int], None]:
         """Refuses, right after text-to-mel, audio over ``--max-audio-seconds`` or the unary limit.
 
-        ``outputs``: how many audios of this length one unary response carries (None: streamed).
+        The check gets the samples the audio holds at least, SSML breaks and pitch stretch included
+        (:meth:`tts.synthesizer.Synthesizer.prepare_sentences`). ``outputs``: how many audios of
+        this length one unary response carries (None: streamed).
         """
         native = job.synth.sample_rate
-        hop = job.synth.audio_config.hop_length
-        pause = int(SENTENCE_PAUSE_S * native)
         limit_s = self.config.max_audio_seconds
         limit_bytes = self.config.max_unary_audio_bytes
 
-        def check(frames: list[int]) -> None:
-            samples = sum(frames) * hop + (len(frames) - 1) * pause
+        def check(samples: int) -> None:
             seconds = samples / native
             call.audio_s = seconds
             if seconds > limit_s:
@@ -520,7 +519,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             speaking_rate=job.speaking_rate,
             seed=job.seed,
             should_stop=call.should_stop,
-            on_mel_frames=self._audio_check(job, call, outputs),
+            on_audio_samples=self._audio_check(job, call, outputs),
             pitch=job.pitch,
             volume_gain_db=job.volume_gain_db,
             ssml=job.ssml,
@@ -584,7 +583,7 @@ class SynthesisServicer(pb_grpc.SynthesizerServicer):
             seed=job.seed,
             should_stop=call.should_stop,
             chunk_frames=self.config.stream_chunk_frames,
-            on_mel_frames=self._audio_check(job, call, outputs=None),
+            on_audio_samples=self._audio_check(job, call, outputs=None),
             pitch=job.pitch,
             volume_gain_db=job.volume_gain_db,
             ssml=job.ssml,

@@ -16,6 +16,7 @@ shared per-sentence steps side by side in one class is what lets a reader check 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -372,7 +373,7 @@ class Synthesizer:
         speaking_rate: float = 1.0,
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
-        on_mel_frames: Callable[[list[int]], None] | None = None,
+        on_audio_samples: Callable[[int], None] | None = None,
         pitch: float = 0.0,
         volume_gain_db: float = 0.0,
         ssml: bool | None = None,
@@ -380,8 +381,9 @@ class Synthesizer:
         """Speak ``text`` (any length: split into sentences; SSML as :meth:`analyze` decides) with
         ``vocoder`` (``None``: the default).
 
-        ``on_mel_frames`` gets the frame counts of the sentences turned to mel so far, after each
-        one and before any vocoder runs; it may raise to refuse audio that would be too long.
+        ``on_audio_samples`` gets, after each sentence is turned to mel and before any vocoder runs,
+        how many samples the audio holds at least (:meth:`prepare_sentences`); it may raise to
+        refuse audio that would be too long.
         ``pitch`` in semitones and ``volume_gain_db`` in dB, within :mod:`tts.prosody`'s ranges.
         """
         voc = self.check_vocoder(vocoder)
@@ -390,7 +392,7 @@ class Synthesizer:
         t0 = time.perf_counter()
         utterances = self.analyze(text, ssml)
         t1 = time.perf_counter()
-        prepared = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
+        prepared = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_audio_samples)
         t2 = time.perf_counter()
         vocoded = self.vocode([p.mel for p in prepared], voc.kind, seed=seed, should_stop=should_stop)
         t3 = time.perf_counter()
@@ -424,7 +426,7 @@ class Synthesizer:
         seed: int = 0,
         should_stop: Callable[[], bool] | None = None,
         chunk_frames: int | None = None,
-        on_mel_frames: Callable[[list[int]], None] | None = None,
+        on_audio_samples: Callable[[int], None] | None = None,
         pitch: float = 0.0,
         volume_gain_db: float = 0.0,
         ssml: bool | None = None,
@@ -437,7 +439,7 @@ class Synthesizer:
         sentence; the concatenation equals the whole-utterance output. Pauses (between sentences,
         and SSML breaks) are emitted as their own silent chunks so the stream adds up to
         :meth:`synthesize`'s audio. Each word and mark timing travels with the chunk its time falls in.
-        With ``on_mel_frames`` (as in :meth:`synthesize`) every sentence is turned to mel before
+        With ``on_audio_samples`` (as in :meth:`synthesize`) every sentence is turned to mel before
         the first is vocoded.
         """
         voc = self.check_vocoder(vocoder)
@@ -467,8 +469,8 @@ class Synthesizer:
         if len(lead):
             yield chunk(lead, 0, time.perf_counter())
         ready = None
-        if on_mel_frames is not None:
-            ready = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_mel_frames)
+        if on_audio_samples is not None:
+            ready = self.prepare_sentences(utterances, speaking_rate, pitch, volume_gain_db, on_audio_samples)
             timings.text2mel_ms = (time.perf_counter() - t1) * MS_PER_S
         for i, utt in enumerate(utterances):
             if should_stop is not None and should_stop():
@@ -512,14 +514,23 @@ class Synthesizer:
         speaking_rate: float = 1.0,
         pitch: float = 0.0,
         volume_gain_db: float = 0.0,
-        on_mel_frames: Callable[[list[int]], None] | None = None,
+        on_audio_samples: Callable[[int], None] | None = None,
     ) -> list[SentenceMel]:
-        """Every sentence turned to mel (:meth:`_prepare`), ``on_mel_frames`` told after each one."""
+        """Every sentence turned to mel (:meth:`_prepare`).
+
+        After each one, ``on_audio_samples`` is told how many samples (at :attr:`sample_rate`) the
+        audio of the sentences so far will hold with their pauses, SSML breaks and pitch stretch: a
+        lower bound on the whole audio that :meth:`assemble` makes, known before any vocoder runs.
+        """
         prepared: list[SentenceMel] = []
-        for utterance in utterances:
-            prepared.append(self._prepare(utterance, speaking_rate, pitch, volume_gain_db))
-            if on_mel_frames is not None:
-                on_mel_frames([p.mel.shape[-1] for p in prepared])
+        samples = round(utterances[0].pause_before_s * self.sample_rate) if utterances else 0
+        for i, utterance in enumerate(utterances):
+            piece = self._prepare(utterance, speaking_rate, pitch, volume_gain_db)
+            prepared.append(piece)
+            voiced = piece.mel.shape[-1] * self.audio_config.hop_length * piece.time_scale
+            samples += math.floor(voiced) + self._pause_samples(utterances, i)
+            if on_audio_samples is not None:
+                on_audio_samples(samples)
         return prepared
 
     def assemble(

@@ -550,6 +550,30 @@ def test_audio_over_max_audio_seconds_is_refused_before_any_vocoder(
         srv.stop()
 
 
+def test_ssml_breaks_and_a_lower_pitch_count_towards_max_audio_seconds(
+    registry: VoiceRegistry, synth: Synthesizer, vocoder_spy: list[str]
+) -> None:
+    """Silence asked for in SSML and the stretch of a lower pitch make audio too: both are counted
+    before any vocoder runs."""
+    short_s = len(synth.synthesize(SHORT).audio) / synth.sample_rate
+    low_s = len(synth.synthesize(SHORT, pitch=-12).audio) / synth.sample_rate
+    assert low_s > 1.5 * short_s
+    vocoder_spy.clear()
+    srv = _start(registry, max_audio_seconds=1.2 * short_s)
+    try:
+        with SynthesisClient(srv.address, timeout=30) as c:
+            assert c.synthesize(SHORT).audio
+            vocoder_spy.clear()
+            paused = f'<speak>{SHORT} <break time="{2 * short_s:.2f}s"/></speak>'
+            for fn in (lambda: c.synthesize(paused), lambda: list(c.stream(paused)),
+                       lambda: c.synthesize(SHORT, pitch=-12)):
+                code, details = _code(fn)
+                assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_audio_seconds" in details
+            assert vocoder_spy == [], "refused requests must not reach a vocoder"
+    finally:
+        srv.stop()
+
+
 def test_request_over_the_receive_limit_is_resource_exhausted(client: SynthesisClient, model_spy) -> None:
     # The README's advice differs from a full queue's: the message tells the two apart.
     code, details = _code(client.synthesize, "a" * (GRPC_DEFAULT_MAX_MESSAGE_BYTES + 1))
