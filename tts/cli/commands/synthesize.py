@@ -24,6 +24,12 @@ SUFFIX_ENCODINGS = {
     ".opus": "ogg_opus",
     ".mp3": "mp3",
 }
+# torch intra-op threads by default. A sentence is a few hundred small operations; on a second
+# core each one waits at a barrier for the other thread, and when anything else runs on the
+# machine that thread is often descheduled: with two busy background processes on two cores,
+# the fox sentence loaded and spoke in 0.15-0.8 s on one thread and 1.2-3 s on two. On an idle
+# machine the second thread saves a few tens of milliseconds of the vocoder's ~50 ms.
+DEFAULT_THREADS = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lexicon", default=None, help="pronunciations to use: a file of word<TAB>IPA lines")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"torch CPU threads (default {DEFAULT_THREADS}: fastest for a sentence or two; more speed up "
+        "long texts on an idle machine)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -88,9 +100,8 @@ def output_encoding(path: Path, encoding: str | None) -> str:
                 f"output {path} must end in one of {', '.join(SUFFIX_ENCODINGS)}, or give --encoding"
             )
     if encoding not in supported_encodings():
-        raise UserError(
-            f"encoding {encoding} is not available with this libsndfile; available: {', '.join(supported_encodings())}"
-        )
+        available = ", ".join(supported_encodings())
+        raise UserError(f"encoding {encoding} is not available with this libsndfile; available: {available}")
     return encoding
 
 
@@ -124,10 +135,9 @@ def run(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     out = Path(args.output)
     encoding = output_encoding(out, args.encoding)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError("--threads must be at least 1")
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        raise UserError("--threads must be at least 1")
+    torch.set_num_threads(args.threads)
     lexicon = Lexicon.read(args.lexicon) if args.lexicon else None
     start = time.perf_counter()
     # Only the vocoder that runs is loaded (WaveNet's fast loop alone costs a numba import).
@@ -172,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         t = result.timings
         print(
             f"wrote {out}: {t.audio_seconds:.2f} s of audio with {t.generator} in {t.total_ms:.0f} ms "
-            f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, vocoder {t.vocoder_ms:.0f} ms; "
+            f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, "
+            f"vocoder {t.vocoder_ms:.0f} ms; "
             f"{1 / t.rtf:.1f}x real time) after loading the voice in {load_ms:.0f} ms"
         )
     return 0
