@@ -103,8 +103,8 @@ def resample_pitch(audio: np.ndarray, semitones: float) -> np.ndarray:
     """
     if semitones == 0:
         return audio
-    # Here, not at the top: scipy.signal costs about 0.3 CPU seconds to import, which synthesis at
-    # the voice's own pitch does not need.
+    # Here, not at the top: importing scipy.signal costs 0.8-1.1 CPU seconds (2 busy cores), which
+    # synthesis at the voice's own pitch does not need.
     from scipy.signal import resample_poly
 
     ratio = resample_ratio(semitones)

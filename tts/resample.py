@@ -26,8 +26,8 @@ def _ratio(orig_sr: int, target_sr: int) -> tuple[int, int]:
 
 
 def _resample_poly(audio: np.ndarray, up: int, down: int) -> np.ndarray:
-    # Imported on first use: scipy.signal costs about 0.3 CPU seconds to import, and most audio is
-    # written at the voice's own rate, so a one-shot synthesis never needs it.
+    # Imported on first use: importing scipy.signal costs 0.8-1.1 CPU seconds (2 busy cores), and
+    # most audio is written at the voice's own rate, so a one-shot synthesis never needs it.
     from scipy.signal import resample_poly
 
     return resample_poly(audio, up, down)

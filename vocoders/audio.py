@@ -92,7 +92,7 @@ def check_compatible(a: AudioConfig, b: AudioConfig, what: str = "models") -> No
 
 @functools.lru_cache(maxsize=16)
 def _mel_basis_np(cfg: AudioConfig) -> np.ndarray:
-    # Imported on first use: librosa.filters pulls in scipy.signal (about 0.3 CPU seconds), and
+    # Imported on first use: librosa.filters pulls in scipy.signal (0.8-1.1 CPU seconds), and
     # synthesis builds no mel filterbank unless a vocoder has an amplitude prior.
     import librosa
 

@@ -17,7 +17,7 @@ HEAVY_MODULES = ("torch", "numpy", "librosa", "scipy", "numba", "soundfile", "gr
 # What a one-shot synthesis needs (the models, their arrays and the audio file writer)...
 SYNTHESIS_MODULES = ("torch", "numpy", "soundfile")
 # ... and what it must not pay for: training, evaluation, plotting, serving, ONNX and resampling
-# libraries, up to 0.5 CPU seconds each.
+# libraries, up to a CPU second each.
 NOT_FOR_SYNTHESIS = (
     *(m for m in HEAVY_MODULES if m not in SYNTHESIS_MODULES),
     "sklearn",

@@ -24,11 +24,12 @@ SUFFIX_ENCODINGS = {
     ".opus": "ogg_opus",
     ".mp3": "mp3",
 }
-# torch intra-op threads by default. A sentence is a few hundred small operations; on a second
-# core each one waits at a barrier for the other thread, and when anything else runs on the
-# machine that thread is often descheduled: with two busy background processes on two cores,
-# the fox sentence loaded and spoke in 0.15-0.8 s on one thread and 1.2-3 s on two. On an idle
-# machine the second thread saves a few tens of milliseconds of the vocoder's ~50 ms.
+# torch intra-op threads by default. Loading a voice and speaking a sentence are a few hundred
+# small operations; with two threads each one waits at a barrier for the other, and when anything
+# else runs on the machine that thread is often descheduled. With two busy background processes on
+# two cores, `ganspeech synthesize` of the fox sentence took a median 11.3 s on two threads and
+# 2.6 s on one (5 interleaved runs, before scipy left the import path). On an idle machine a second
+# thread could save at most part of the ~50 ms vocoder pass.
 DEFAULT_THREADS = 1
 
 
