@@ -21,7 +21,9 @@ from vocoders.vocos import VocosGenerator, vocos_config
 from vocoders.wavenet import WaveNet, wavenet_config
 
 # A small hop keeps random-voice audio short so WaveNet tests stay fast.
-TINY_AUDIO = AudioConfig(sample_rate=16000, n_fft=256, hop_length=64, win_length=256, n_mels=20, fmin=0.0, fmax=8000.0)
+TINY_AUDIO = AudioConfig(
+    sample_rate=16000, n_fft=256, hop_length=64, win_length=256, n_mels=20, fmin=0.0, fmax=8000.0
+)
 
 
 def _tiny_hifigan(audio: AudioConfig) -> tuple[nn.Module, Any]:
@@ -72,3 +74,11 @@ def make_random_voice(
 def tiny_voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A voice holding every vocoder kind."""
     return make_random_voice(tmp_path_factory.mktemp("voice") / "tiny")
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads() -> Any:
+    """Commands run in-process set torch's thread count for the whole process; each test gets it back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

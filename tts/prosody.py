@@ -13,10 +13,8 @@ import enum
 import logging
 from fractions import Fraction
 
-import librosa
 import numpy as np
 import torch
-from scipy.signal import resample_poly
 
 from tts.errors import UserError
 from vocoders.audio import MEL_PAD_VALUE, AudioConfig
@@ -78,6 +76,8 @@ def shift_mel_pitch(mel: torch.Tensor, semitones: float, audio: AudioConfig) -> 
     """
     if semitones == 0:
         return mel
+    import librosa  # here, not at the top: synthesis without a mel pitch shift never needs it
+
     # Band centres of the Slaney mel basis (vocoders.audio): n_mels + 2 edges, drop the outer two.
     centres = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.fmin, fmax=audio.fmax)[1:-1]
     source = centres / pitch_ratio(semitones)
@@ -103,5 +103,9 @@ def resample_pitch(audio: np.ndarray, semitones: float) -> np.ndarray:
     """
     if semitones == 0:
         return audio
+    # Here, not at the top: importing scipy.signal costs 0.8-1.1 CPU seconds (2 busy cores), which
+    # synthesis at the voice's own pitch does not need.
+    from scipy.signal import resample_poly
+
     ratio = resample_ratio(semitones)
     return resample_poly(audio, ratio.denominator, ratio.numerator).astype(np.float32)

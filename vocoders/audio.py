@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import librosa
 import numpy as np
 import soundfile as sf
 import torch
@@ -93,8 +92,14 @@ def check_compatible(a: AudioConfig, b: AudioConfig, what: str = "models") -> No
 
 @functools.lru_cache(maxsize=16)
 def _mel_basis_np(cfg: AudioConfig) -> np.ndarray:
+    # Imported on first use: librosa.filters pulls in scipy.signal (0.8-1.1 CPU seconds), and
+    # synthesis builds no mel filterbank unless a vocoder has an amplitude prior.
+    import librosa
+
     # librosa's default norm="slaney" and htk=False give the Slaney mel basis HiFi-GAN uses.
-    return librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax)
+    return librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    )
 
 
 def mel_basis(cfg: AudioConfig, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -159,6 +164,8 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         raise ValueError(f"{path}: the file holds no samples")
     mono = data.mean(axis=1)  # (T, C) -> (T,)
     if sr != sample_rate:
+        import librosa  # on first use, as in _mel_basis_np
+
         mono = librosa.resample(mono, orig_sr=sr, target_sr=sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import time
 from pathlib import Path
 
 import jsonschema
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from tts.bench.cost import CostModel
 from tts.bench.plots import LATENCY_PLOT, STAGES_PLOT
 from tts.bench.render import format_table, write_outputs
 from tts.bench.report import (
@@ -26,12 +28,13 @@ from tts.bench.report import (
     summarize,
 )
 from tts.bench.runner import build_targets, run_bench
-from tts.bench.texts import LENGTH_TEXTS, builtin_texts, prepare_texts, read_texts_file
+from tts.bench.texts import DEFAULT_LENGTHS, LENGTH_TEXTS, builtin_texts, prepare_texts, read_texts_file
 from tts.cli.commands import bench as bench_command
 from tts.errors import UserError
 from tts.machine import machine_info, peak_rss_mb, reset_peak_rss
 from tts.synthesizer import Synthesizer
 from vocoders.kinds import VocoderKind
+from vocoders.wavenet_vocoder import WaveNetVocoder
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ALLOC_MIB = 64
@@ -302,3 +305,41 @@ def test_machine_info_and_peak_memory() -> None:
     assert grown >= ALLOC_MIB * 0.9
     reset_peak_rss()
     assert peak_rss_mb() < base + ALLOC_MIB * 0.5
+
+
+def test_default_run_measures_wavenet_at_two_lengths_or_more() -> None:
+    # Linear growth needs two points. The bundled voice's built-in texts, under the default budget,
+    # with WaveNet at real time (vocoder RTF 1, about twice what its fast loop takes on 2 cores):
+    # a plain `ganspeech bench` must start the WaveNet case of at least two lengths.
+    parser = argparse.ArgumentParser()
+    bench_command.register(parser.add_subparsers())
+    lengths = parser.parse_args(["bench"]).lengths.split(",")
+    assert lengths == list(DEFAULT_LENGTHS)
+    voice = Synthesizer.load(vocoders=[VocoderKind.VOCOS])  # the text-to-mel model is what predicts lengths
+    texts = prepare_texts(voice, builtin_texts(lengths))
+    real_time = CostModel(overhead_s=0.1, vocoder_rtf=1.0)
+    assert sum(real_time.fits(t.audio_seconds, BenchConfig()) for t in texts) >= 2
+
+
+def test_wavenet_first_audio_is_its_first_streamed_block(
+    synth: Synthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fast loop streams by blocks: the bench's first audio is the first block's, not the whole
+    # sentence's. A pause before the second block puts at least its length between the first audio
+    # and the last; a sentence sent as one block would have no second block to wait for.
+    pause_s = 0.3
+    blocks = WaveNetVocoder.stream
+
+    def pause_before_the_second_block(self, *args, **kwargs):
+        for i, block in enumerate(blocks(self, *args, **kwargs)):
+            if i == 1:
+                time.sleep(pause_s)
+            yield block
+
+    monkeypatch.setattr(WaveNetVocoder, "stream", pause_before_the_second_block)
+    text = [("medium", LENGTH_TEXTS["medium"])]  # long enough for several blocks
+    rep = run_bench(synth, text, vocoders=[VocoderKind.WAVENET], config=BenchConfig(repeats=1, warmup=0))
+    (case,) = rep.cases
+    ttfa, end = case.median("ttfa_ms"), case.median("stream_total_ms")
+    assert ttfa is not None and end is not None
+    assert end - ttfa >= pause_s * 1000

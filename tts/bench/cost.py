@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tts.bench.report import CaseResult
+from tts.bench.report import BenchConfig, CaseResult
 from tts.units import MS_PER_S
 
 
@@ -24,3 +24,13 @@ class CostModel:
 
     def run_seconds(self, audio_seconds: float) -> float:
         return self.overhead_s + self.vocoder_rtf * audio_seconds
+
+    def first_run_seconds(self, audio_seconds: float, config: BenchConfig) -> float:
+        """Projected wall time of a case's warm-up and first timed run (unary and, when
+        ``config.stream``, streamed): what must fit ``config.case_budget_s`` for it to start."""
+        calls_per_run = 2 if config.stream else 1
+        return self.run_seconds(audio_seconds) * calls_per_run * (config.warmup + 1)
+
+    def fits(self, audio_seconds: float, config: BenchConfig) -> bool:
+        """Whether a case of ``audio_seconds`` is measured, not skipped, under ``config``'s budget."""
+        return self.first_run_seconds(audio_seconds, config) <= config.case_budget_s

@@ -33,12 +33,25 @@ def _log_axes(ax: Any) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
+def _points(report: BenchReport, label: str, metric: str) -> list[tuple[float, float, float, float]]:
+    """``(audio s, median s, min s, p90 s)`` of ``metric`` for each measured case of row ``label``."""
+    pts = []
+    for c in report.cases:
+        s = c.stats()[metric]
+        if c.label == label and s and c.audio_seconds:
+            pts.append((c.audio_seconds, s["median"] / MS_PER_S, s["min"] / MS_PER_S, s["p90"] / MS_PER_S))
+    return sorted(pts)
+
+
 def plot_latency(report: BenchReport, path: Path) -> None:
-    """Median total latency (bars: min..p90) and time to first audio versus audio length, log-log.
+    """Median total latency (bars: min..p90) and streaming first and last audio versus audio length, log-log.
 
     On log-log axes a cost proportional to audio length is a line of slope 1: the dotted diagonal
     marks real time (latency = audio length), and a dashed slope-1 line in each autoregressive
     row's colour, anchored at its longest measured text, shows where linear growth would put it.
+    The streaming panel shows, beside the time to first audio, when the last audio was ready
+    (dashed, hollow markers): a row whose first audio comes as early as the others' can still end
+    above the real-time diagonal, and a listener then hears it stall.
     """
     import matplotlib
 
@@ -54,34 +67,32 @@ def plot_latency(report: BenchReport, path: Path) -> None:
     xr = np.array([min(xs_all) * PLOT_X_MARGIN**-1, max(xs_all) * PLOT_X_MARGIN]) if xs_all else None
     for metric, ax, title in (
         ("total_ms", axes[0], "Latency of a whole utterance"),
-        ("ttfa_ms", axes[1], "Time to first audio (streaming)"),
+        ("ttfa_ms", axes[1], "Streaming: first audio (solid), last audio (dashed)"),
     ):
         for label in labels:
-            pts = []
-            for c in report.cases:
-                s = c.stats()[metric]
-                if c.label == label and s and c.audio_seconds:
-                    pts.append(
-                        (c.audio_seconds, s["median"] / MS_PER_S, s["min"] / MS_PER_S, s["p90"] / MS_PER_S)
-                    )
+            pts = _points(report, label, metric)
             if not pts:
                 continue
-            pts.sort()
             x, med, lo, hi = (np.array(v) for v in zip(*pts))
             yerr = np.vstack([med - lo, hi - med])
             line = ax.errorbar(x, med, yerr=yerr, marker="o", capsize=3, label=label)
+            color = line.lines[0].get_color()
             if label in autoregressive and metric == "total_ms" and xr is not None:
-                color = line.lines[0].get_color()
                 ax.plot(xr, med[-1] * xr / x[-1], linestyle="--", color=color, linewidth=1, alpha=0.6)
+            ends = _points(report, label, "stream_total_ms") if metric == "ttfa_ms" else []
+            if ends:
+                x_end, end = np.array([p[0] for p in ends]), np.array([p[1] for p in ends])
+                ax.plot(x_end, end, linestyle="--", marker="o", markerfacecolor="none", color=color)
         _log_axes(ax)
         ax.set_xlabel("audio length (s)")
         ax.set_ylabel("seconds")
         ax.set_title(title)
     if xr is not None:
-        axes[0].plot(xr, xr, linestyle=":", color="black", linewidth=1, label="real time")
+        for ax in axes:
+            ax.plot(xr, xr, linestyle=":", color="black", linewidth=1, label="real time")
         axes[0].plot([], [], linestyle="--", color="grey", linewidth=1, label="∝ audio length (slope 1)")
     axes[0].legend(fontsize=8)
-    if axes[1].lines:
+    if any(axes[1].get_legend_handles_labels()[1]):
         axes[1].legend(fontsize=8)
     skipped = [f"{c.label}/{c.text}" for c in report.cases if not c.runs]
     suptitle = f"{report.machine.cpu_model}, {report.machine.torch_threads} threads"

@@ -126,11 +126,10 @@ def _run_case(
         target.label, target.vocoder, target.impl, text.name, config.repeats, generator=target.generator
     )
     planned = config.warmup + config.repeats
-    calls_per_run = 2 if config.stream else 1
     # The parallel rows are the reference point of every ratio: they are shortened, never skipped.
     if cost is not None and text.audio_seconds > 0 and not target.parallel:
-        projected = cost.run_seconds(text.audio_seconds) * calls_per_run
-        if projected * (config.warmup + 1) > config.case_budget_s:
+        projected = cost.run_seconds(text.audio_seconds) * (2 if config.stream else 1)
+        if not cost.fits(text.audio_seconds, config):
             case.status = STATUS_SKIPPED
             case.note = (
                 f"skipped: one run is projected at {projected:.0f} s ({text.audio_seconds:.1f} s of audio, "

@@ -27,6 +27,9 @@ LENGTH_TEXTS: dict[str, str] = {
         "across the waves."
     ),
 }
+# What a plain `ganspeech bench` times: every built-in length, so the autoregressive row has
+# two or more points and its linear growth shows (BenchConfig.case_budget_s is sized for that).
+DEFAULT_LENGTHS = tuple(LENGTH_TEXTS)
 
 
 def parse_list(value: str) -> list[str]:

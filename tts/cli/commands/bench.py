@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tts.bench.report import WAVENET_IMPL_CHOICES, BenchConfig
-    from tts.bench.texts import LENGTH_TEXTS
+    from tts.bench.texts import DEFAULT_LENGTHS, LENGTH_TEXTS
     from vocoders.kinds import GAN_BACKENDS
 
     defaults = BenchConfig()
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     texts = p.add_mutually_exclusive_group()
     texts.add_argument(
         "--lengths",
-        default="short,medium,long",
+        default=",".join(DEFAULT_LENGTHS),
         help=f"built-in texts, comma-separated from {','.join(LENGTH_TEXTS)}",
     )
     texts.add_argument(

@@ -24,6 +24,13 @@ SUFFIX_ENCODINGS = {
     ".opus": "ogg_opus",
     ".mp3": "mp3",
 }
+# torch intra-op threads by default. Loading a voice and speaking a sentence are a few hundred
+# small operations; with two threads each one waits at a barrier for the other, and when anything
+# else runs on the machine that thread is often descheduled. With two busy background processes on
+# two cores, `ganspeech synthesize` of the fox sentence took a median 11.3 s on two threads and
+# 2.6 s on one (5 interleaved runs, before scipy left the import path). On an idle machine a second
+# thread could save at most part of the ~50 ms vocoder pass.
+DEFAULT_THREADS = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +63,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lexicon", default=None, help="pronunciations to use: a file of word<TAB>IPA lines")
     p.add_argument("--seed", type=int, default=0, help="seed of WaveNet's sampling")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"torch CPU threads (default {DEFAULT_THREADS}: fastest for a sentence or two; more speed up "
+        "long texts on an idle machine)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -88,9 +101,8 @@ def output_encoding(path: Path, encoding: str | None) -> str:
                 f"output {path} must end in one of {', '.join(SUFFIX_ENCODINGS)}, or give --encoding"
             )
     if encoding not in supported_encodings():
-        raise UserError(
-            f"encoding {encoding} is not available with this libsndfile; available: {', '.join(supported_encodings())}"
-        )
+        available = ", ".join(supported_encodings())
+        raise UserError(f"encoding {encoding} is not available with this libsndfile; available: {available}")
     return encoding
 
 
@@ -109,10 +121,9 @@ def run(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     out = Path(args.output)
     encoding = output_encoding(out, args.encoding)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError("--threads must be at least 1")
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        raise UserError("--threads must be at least 1")
+    torch.set_num_threads(args.threads)
     lexicon = Lexicon.read(args.lexicon) if args.lexicon else None
     start = time.perf_counter()
     # Only the vocoder that runs is loaded (WaveNet's fast loop alone costs a numba import).
@@ -157,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         t = result.timings
         print(
             f"wrote {out}: {t.audio_seconds:.2f} s of audio with {t.generator} in {t.total_ms:.0f} ms "
-            f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, vocoder {t.vocoder_ms:.0f} ms; "
+            f"(frontend {t.frontend_ms:.0f} ms, text2mel {t.text2mel_ms:.0f} ms, "
+            f"vocoder {t.vocoder_ms:.0f} ms; "
             f"{1 / t.rtf:.1f}x real time) after loading the voice in {load_ms:.0f} ms"
         )
     return 0
