@@ -485,10 +485,12 @@ class Synthesizer:
             marks += piece_marks
             tb = time.perf_counter()
             timings.text2mel_ms += (tb - ta) * MS_PER_S
-            # Resampling (pitch) needs the whole sentence: it is vocoded as one chunk then.
-            frames = piece.mel.shape[-1] if piece.semitones else chunk_frames
             # Sentence i is sampled with seed + i, as in synthesize's batch: the stream equals it.
-            for audio in self._stream_sentence(voc, piece.mel, sentence_seed(seed, i), should_stop, frames):
+            # Resampling (pitch) needs the whole sentence: it is vocoded in one piece then.
+            sentence = self._stream_sentence(
+                voc, piece.mel, sentence_seed(seed, i), should_stop, chunk_frames, whole=bool(piece.semitones)
+            )
+            for audio in sentence:
                 tc = time.perf_counter()
                 timings.vocoder_ms += (tc - tb) * MS_PER_S
                 yield chunk(self._finish(piece, audio), i, tc)
@@ -559,7 +561,13 @@ class Synthesizer:
         seed: int,
         should_stop: Callable[[], bool] | None,
         chunk_frames: int | None,
+        whole: bool = False,
     ) -> Iterator[np.ndarray]:
+        """``voc``'s stream of ``mel``, or with ``whole`` its audio in one piece."""
+        if whole:
+            with torch.inference_mode():
+                yield voc.vocode([mel], seed=seed, should_stop=should_stop)[0]
+            return
         # inference_mode is entered and left around each piece: the generator is suspended in between.
         pieces = voc.stream(mel, chunk_frames=chunk_frames, seed=seed, should_stop=should_stop)
         while True:

@@ -22,7 +22,7 @@ from torch import nn
 from vocoders.audio import AudioConfig
 from vocoders.batching import vocode_padded
 from vocoders.kinds import AUTO, VocoderKind
-from vocoders.streaming import stream_vocode
+from vocoders.streaming import FIRST_CHUNK_FRAMES, stream_vocode
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +172,14 @@ class ParallelVocoder(Vocoder):
         should_stop: StopCheck | None = None,
     ) -> Iterator[np.ndarray]:
         """Chunks of ``chunk_frames`` frames vocoded with :attr:`context_frames` of context on both
-        sides (:mod:`vocoders.streaming`): they join into the whole-utterance audio."""
+        sides (:mod:`vocoders.streaming`), the first one at most ``FIRST_CHUNK_FRAMES`` long: they
+        join into the whole-utterance audio."""
         if not chunk_frames:
             yield from super().stream(mel, chunk_frames, seed, should_stop)
             return
-        for piece in stream_vocode(self._forward, self.hop_length, mel, chunk_frames, self.context_frames):
+        first = min(chunk_frames, FIRST_CHUNK_FRAMES)
+        pieces = stream_vocode(self._forward, self.hop_length, mel, chunk_frames, self.context_frames, first)
+        for piece in pieces:
             yield piece.reshape(-1).numpy()
             if should_stop is not None and should_stop():
                 return

@@ -23,6 +23,11 @@ import torch
 
 logger = logging.getLogger(__name__)
 
+# Frames of a stream's first chunk when the chunks that follow are longer: time to first audio is
+# the cost of the first chunk alone, and 16 frames (256 ms at 16 kHz, hop 256) play for far longer
+# than the next chunk takes to vocode.
+FIRST_CHUNK_FRAMES = 16
+
 
 def chunk_spans(
     n_frames: int, chunk_frames: int, first_chunk_frames: int | None = None

@@ -18,6 +18,7 @@ from tts.encoding import decode
 from tts.errors import UserError
 from tts.synthesizer import Synthesizer
 from vocoders.audio import AudioConfig
+from vocoders.kinds import VocoderKind
 
 SILENCE = 1e-6  # a random vocoder never stays this quiet for long; a pause is exact zeros
 
@@ -106,6 +107,20 @@ def test_stream_carries_the_same_timings_in_the_chunk_that_holds_them(synth: Syn
         for t in [w.start_s for w in c.words] + [m.time_s for m in c.marks]:
             assert start <= round(t * synth.sample_rate) < end
         start = end
+
+
+@pytest.mark.parametrize("kind", list(VocoderKind))
+def test_a_pitched_stream_equals_the_pitched_whole_for_every_vocoder(
+    tiny_voice_dir: Path, kind: VocoderKind
+) -> None:
+    """Resampling for pitch needs a whole sentence: streamed, each sentence comes in one piece."""
+    synth = Synthesizer.load(tiny_voice_dir, vocoders=[kind])
+    synth.pitch_method = prosody.PitchMethod.RESAMPLE
+    text = "One two three four five. Six seven."
+    whole = synth.synthesize(text, vocoder=kind, pitch=3, seed=2)
+    chunks = list(synth.synthesize_stream(text, vocoder=kind, pitch=3, seed=2, chunk_frames=4))
+    np.testing.assert_allclose(np.concatenate([c.audio for c in chunks]), whole.audio, atol=1e-6)
+    assert [w for c in chunks for w in c.words] == whole.words
 
 
 def test_volume_scales_the_waveform(synth: Synthesizer) -> None:

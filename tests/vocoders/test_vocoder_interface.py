@@ -17,6 +17,7 @@ from vocoders.hifigan import hifigan_config
 from vocoders.kinds import VocoderKind
 from vocoders.registry import VOCODERS, load_vocoder, vocoder_class
 from vocoders.serialization import save_model
+from vocoders.streaming import FIRST_CHUNK_FRAMES
 from vocoders.vocos import vocos_config
 from vocoders.wavenet import wavenet_config
 
@@ -110,3 +111,18 @@ def test_kinds_parse_from_their_wire_names() -> None:
     assert f"{VocoderKind.HIFIGAN}" == str(VocoderKind.HIFIGAN) == "hifigan"
     with pytest.raises(ValueError, match="known vocoders: hifigan, vocos, wavenet"):
         VocoderKind.parse("melgan")
+
+
+@pytest.mark.parametrize("kind", [k for k in VocoderKind if vocoder_class(k).parallel])
+def test_a_parallel_stream_starts_with_a_short_chunk(kind: VocoderKind, tmp_path: Path) -> None:
+    """Time to first audio is the first chunk's cost: it is short, the rest as long as asked."""
+    stem, _ = _saved(kind, tmp_path)
+    vocoder = load_vocoder(stem, AUDIO, "eager")
+    chunk = 2 * FIRST_CHUNK_FRAMES
+    mel = torch.randn(1, AUDIO.n_mels, FIRST_CHUNK_FRAMES + chunk + 3)
+    with torch.inference_mode():
+        pieces = list(vocoder.stream(mel, chunk_frames=chunk))
+        whole = vocoder.vocode([mel])[0]
+    hop = AUDIO.hop_length
+    assert [len(p) for p in pieces] == [FIRST_CHUNK_FRAMES * hop, chunk * hop, 3 * hop]
+    assert np.abs(np.concatenate(pieces) - whole).max() <= STREAM_TOLERANCE
