@@ -93,8 +93,7 @@ def lpc_from_mel(mel: torch.Tensor, audio: AudioConfig, order: int) -> torch.Ten
     """
     mel = mel.detach().to("cpu")
     rows = [
-        levinson_durbin(autocorrelation(mel_to_power(m[None], audio), order, audio.sample_rate))
-        for m in mel
+        levinson_durbin(autocorrelation(mel_to_power(m[None], audio), order, audio.sample_rate)) for m in mel
     ]
     return torch.cat(rows) if rows else torch.zeros(0, mel.shape[-1], order, dtype=torch.float64)
 

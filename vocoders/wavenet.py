@@ -121,6 +121,17 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
     "tiny": WaveNetConfig(
         n_layers=4, dilation_cycle=2, residual_channels=8, gate_channels=16, skip_channels=8, cond_channels=8
     ),
+    # Unit tests of LPC mode, and quick comparisons with "tiny": the same network behind an
+    # 8th-order predictor (order 8 suits the test features' coarse 20-band mels).
+    "tiny-lpc": WaveNetConfig(
+        n_layers=4,
+        dilation_cycle=2,
+        residual_channels=8,
+        gate_channels=16,
+        skip_channels=8,
+        cond_channels=8,
+        lpc_order=8,
+    ),
     # Trainable on 2 CPU cores (about 1 s per step of 4 x 8000 samples); receptive field 511
     # samples (32 ms at 16 kHz), the mel supplies the longer context.
     "small": WaveNetConfig(
