@@ -185,7 +185,8 @@ def sample_flops(cfg: WaveNetConfig) -> int:
     So ``2 * (L*2R*G + (L-1)*(G/2)*(R+S) + (G/2)*S + S*S + S*C)``. For the bundled "small" WaveNet
     (L=16, R=64, G=128, S=64, C=256): ``2 * (262144 + 122880 + 4096 + 4096 + 16384) = 819,200``.
     Left out: the element-wise work (``L*G + C`` exponentials, 2,304 for "small", with their adds
-    and divisions) and the conditioning, computed at frame rate once per utterance.
+    and divisions), the conditioning, computed at frame rate once per utterance, and in LPC mode the
+    prediction (``2 * lpc_order``) and two more embedding rows added to the input (``2R``).
     """
     r, g, s, c, n = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels, cfg.n_classes, cfg.n_layers
     half = g // 2
