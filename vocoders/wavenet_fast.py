@@ -242,7 +242,8 @@ def _sample_group(
 
     ``lengths[lo:hi]`` must be non-increasing: the utterances still running at step ``t`` are
     then rows ``lo:lo + k``. ``scratch`` holds ``(B, ...)`` work arrays (see :func:`_scratch`);
-    ``lpc`` the arrays of :meth:`FastWaveNet._lpc_arrays` (``order`` 0: plain WaveNet).
+    ``lpc`` the run's ``coeffs``, ``signal`` and ``pred`` (:class:`_Run`) followed by the LPC
+    weights of :class:`FastWaveNet` (``order`` 0: a plain WaveNet, which reads none of them).
     """
     embed, dilated, out_w, out_b, last_skip_w, head1_w, head1_b, head2_w, head2_b = weights
     coeffs, signal, pred, embed_signal, embed_pred, decoded, thresholds = lpc
