@@ -47,3 +47,21 @@ def mu_law_decode(q: ArrayT, n_classes: int = DEFAULT_CLASSES) -> ArrayT:
 def silence_class(n_classes: int = DEFAULT_CLASSES) -> int:
     """The class of 0.0: the autoregressive models' start symbol."""
     return int(mu_law_encode(np.zeros(1), n_classes)[0])
+
+
+def mu_law_thresholds(n_classes: int = DEFAULT_CLASSES) -> np.ndarray:
+    """Class boundaries ``(n_classes - 1,)`` float64, increasing: class ``j + 1`` starts at entry ``j``.
+
+    The amplitudes where :func:`mu_law_encode` rounds half-way between two classes. Counting the
+    boundaries at or below ``x`` (:func:`mu_law_quantize`) takes comparisons only, so two sample
+    loops that quantise the same float64 value get the same class whatever their ``log1p``.
+    """
+    mu = n_classes - 1
+    y = 2.0 * (np.arange(mu, dtype=np.float64) + 0.5) / mu - 1.0
+    return np.sign(y) * np.expm1(np.abs(y) * np.log1p(mu)) / mu
+
+
+def mu_law_quantize(x: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
+    """Classes (int64, shape of ``x``) of float64 ``x``: the boundaries of :func:`mu_law_thresholds`
+    at or below each value (values outside [-1, 1] land in the end classes)."""
+    return torch.searchsorted(thresholds.to(x.device), x.double().contiguous(), right=True)

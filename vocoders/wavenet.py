@@ -15,6 +15,22 @@ Architecture (van den Oord et al. 2016, mel-conditioned as in Shen et al. 2018):
   sqrt(1/2) and a skip path; the skip sum (scaled by sqrt(1/n_layers)) goes through
   ReLU -> 1x1 -> ReLU -> 1x1 to ``n_classes`` logits.
 
+Linear-prediction mode (``lpc_order > 0``, after LPCNet, Valin & Skoglund 2019): a source-filter
+voice is an excitation through a slowly varying all-pole filter, and the filter is already in the
+mel. Each frame's predictor ``a`` ``(order,)`` comes from the mel (:mod:`vocoders.lpc`), the
+prediction ``p_t = sum_k a_k s_{t-k}`` of the past signal does the spectral shaping, and the
+network only models the excitation ``e_t = s_t - p_t``: a nearly white, far simpler distribution
+to learn than the speech itself. The classes the network predicts and takes as ``x`` are those of
+``e`` (clipped to [-1, 1]); position ``t`` also sees the class of ``s[t - 1]`` and of ``p_t``, each
+through its own embedding, summed with the excitation's. The sample loops then make
+``s_t = clip(p_t + decoded class, -1, 1)`` and feed the class of the realised excitation
+``s_t - p_t`` back, exactly what teacher forcing computes from the audio. Causality holds: ``p_t``
+and every input at ``t`` depend on ``s[:t]`` alone; the network's own receptive field is unchanged,
+and through ``p`` a signal sample reaches ``lpc_order`` samples further. ``p_t`` is summed in
+float64 in the order ``k = 1 .. order``, one rounding per operation, and classes are found by
+comparison with fixed boundaries (:func:`vocoders.mulaw.mu_law_quantize`), so both sample loops
+and the teacher-forced forward get the same classes bit for bit.
+
 Numerics of the reference loop (:meth:`WaveNet.generate`): weights and activations are float32,
 but every matrix-vector product accumulates in float64 and is rounded to float32 once, and the
 gate and softmax run in float64. A product of two float32 values is exact in float64, so two
@@ -37,8 +53,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vocoders.audio import check_mel
-from vocoders.mulaw import mu_law_decode, silence_class
+from vocoders.audio import AudioConfig, check_mel
+from vocoders.lpc import lpc_from_mel, predict
+from vocoders.mulaw import mu_law_decode, mu_law_encode, mu_law_quantize, mu_law_thresholds, silence_class
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +87,9 @@ class WaveNetConfig:
     cond_channels: int = 128  # width of the frame-rate conditioning network
     cond_layers: int = 2  # convs over mel frames before the per-layer projections
     cond_kernel_size: int = 3  # frames each conditioning conv sees (odd: keeps the frame count)
+    # Linear-prediction order: 0 models the signal itself (plain WaveNet); > 0 models the excitation
+    # behind a predictor derived from the mel (LPCNet uses 16 at 16 kHz). See the module docstring.
+    lpc_order: int = 0
 
     def __post_init__(self) -> None:
         if self.gate_channels % 2:
@@ -82,6 +102,8 @@ class WaveNetConfig:
             raise ValueError("n_layers, dilation_cycle, hop_length and cond_layers must be positive")
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
+        if self.lpc_order < 0:
+            raise ValueError(f"lpc_order must be 0 (no prediction) or positive, got {self.lpc_order}")
 
     @property
     def dilations(self) -> tuple[int, ...]:
@@ -89,7 +111,8 @@ class WaveNetConfig:
 
     @property
     def receptive_field(self) -> int:
-        """Past samples that ``logits[t]`` can see."""
+        """Past positions of the network's inputs that ``logits[t]`` can see (the prediction of
+        LPC mode reaches ``lpc_order`` signal samples beyond)."""
         return sum(self.dilations) * (KERNEL_SIZE - 1) + 1
 
 
@@ -97,6 +120,17 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
     # Unit tests: a few layers, a handful of channels.
     "tiny": WaveNetConfig(
         n_layers=4, dilation_cycle=2, residual_channels=8, gate_channels=16, skip_channels=8, cond_channels=8
+    ),
+    # Unit tests of LPC mode, and quick comparisons with "tiny": the same network behind an
+    # 8th-order predictor (order 8 suits the test features' coarse 20-band mels).
+    "tiny-lpc": WaveNetConfig(
+        n_layers=4,
+        dilation_cycle=2,
+        residual_channels=8,
+        gate_channels=16,
+        skip_channels=8,
+        cond_channels=8,
+        lpc_order=8,
     ),
     # Trainable on 2 CPU cores (about 1 s per step of 4 x 8000 samples); receptive field 511
     # samples (32 ms at 16 kHz), the mel supplies the longer context.
@@ -107,6 +141,16 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
         gate_channels=128,
         skip_channels=64,
         cond_channels=64,
+    ),
+    # "small" modelling the excitation behind a 16th-order predictor, as LPCNet does at 16 kHz.
+    "small-lpc": WaveNetConfig(
+        n_layers=16,
+        dilation_cycle=8,
+        residual_channels=64,
+        gate_channels=128,
+        skip_channels=64,
+        cond_channels=64,
+        lpc_order=16,
     ),
     # GPU training: deeper (receptive field 766 samples) but as narrow as "small", which keeps
     # the CPU sample loop (wavenet_fast) near real time.
@@ -141,7 +185,8 @@ def sample_flops(cfg: WaveNetConfig) -> int:
     So ``2 * (L*2R*G + (L-1)*(G/2)*(R+S) + (G/2)*S + S*S + S*C)``. For the bundled "small" WaveNet
     (L=16, R=64, G=128, S=64, C=256): ``2 * (262144 + 122880 + 4096 + 4096 + 16384) = 819,200``.
     Left out: the element-wise work (``L*G + C`` exponentials, 2,304 for "small", with their adds
-    and divisions) and the conditioning, computed at frame rate once per utterance.
+    and divisions), the conditioning, computed at frame rate once per utterance, and in LPC mode the
+    prediction (``2 * lpc_order``) and two more embedding rows added to the input (``2R``).
     """
     r, g, s, c, n = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels, cfg.n_classes, cfg.n_layers
     half = g // 2
@@ -237,11 +282,22 @@ class _GatedLayer(nn.Module):
 
 
 class WaveNet(nn.Module):
-    """Mel-conditioned autoregressive WaveNet over mu-law classes."""
+    """Mel-conditioned autoregressive WaveNet over mu-law classes (of the excitation in LPC mode)."""
 
-    def __init__(self, cfg: WaveNetConfig) -> None:
+    def __init__(self, cfg: WaveNetConfig, audio: AudioConfig | None = None) -> None:
+        """``audio``: the features the mel follows; needed only in LPC mode, whose predictor is
+        derived from the mel through the voice's filterbank."""
         super().__init__()
+        if cfg.lpc_order:
+            if audio is None:
+                raise ValueError("an LPC WaveNet (lpc_order > 0) needs the voice's AudioConfig")
+            if (audio.n_mels, audio.hop_length) != (cfg.n_mels, cfg.hop_length):
+                raise ValueError(
+                    f"audio config has n_mels {audio.n_mels}, hop_length {audio.hop_length}; "
+                    f"the WaveNet config {cfg.n_mels}, {cfg.hop_length}"
+                )
         self.cfg = cfg
+        self.audio = audio
         self.silence = silence_class(cfg.n_classes)
         self.skip_scale = math.sqrt(1.0 / cfg.n_layers)  # keeps the skip sum's scale independent of depth
         self.embed = nn.Embedding(cfg.n_classes, cfg.residual_channels)
@@ -259,6 +315,42 @@ class WaveNet(nn.Module):
         self.layers = nn.ModuleList(_GatedLayer(cfg, d) for d in cfg.dilations)
         self.head1 = nn.Conv1d(cfg.skip_channels, cfg.skip_channels, 1)
         self.head2 = nn.Conv1d(cfg.skip_channels, cfg.n_classes, 1)
+        if cfg.lpc_order:
+            # Created last, so the other weights draw the same random numbers as a plain model's.
+            self.embed_signal = nn.Embedding(cfg.n_classes, cfg.residual_channels)  # class of s[t - 1]
+            self.embed_pred = nn.Embedding(cfg.n_classes, cfg.residual_channels)  # class of p_t
+            # Class boundaries as a plain CPU tensor: the sample loops quantise on the CPU.
+            self.thresholds = torch.from_numpy(mu_law_thresholds(cfg.n_classes))
+
+    def lpc_coefficients(self, mel: torch.Tensor) -> torch.Tensor:
+        """Predictor ``(B, F, lpc_order)`` float64 (CPU) of mel ``(B, n_mels, F)`` (LPC mode only)."""
+        if not self.cfg.lpc_order or self.audio is None:
+            raise ValueError("this WaveNet has no linear prediction (lpc_order 0)")
+        return lpc_from_mel(mel, self.audio, self.cfg.lpc_order)
+
+    def quantize(self, x: torch.Tensor) -> torch.Tensor:
+        """Mu-law classes (int64) of float64 ``x`` by comparison with the class boundaries (LPC mode)."""
+        return mu_law_quantize(x, self.thresholds)
+
+    def teacher_inputs(
+        self, audio: torch.Tensor, mel: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Teacher-forcing inputs of audio ``(B, T)`` in [-1, 1] and its mel ``(B, n_mels, F)``.
+
+        Returns the target classes ``x`` ``(B, T)`` (also the input, shifted, of :meth:`forward`)
+        and, in LPC mode, ``lpc_in`` ``(B, 2, T)``: at position ``t`` the classes of ``s[t - 1]``
+        (0.0 before the start) and of the prediction ``p_t`` from the true past audio; the targets
+        are then the classes of the excitation ``clip(s_t - p_t, -1, 1)``. Plain mode: ``x`` is
+        the audio's classes and ``lpc_in`` is None.
+        """
+        if not self.cfg.lpc_order:
+            return mu_law_encode(audio.clamp(-1.0, 1.0), self.cfg.n_classes), None
+        s = audio.detach().float()
+        p = predict(s, self.lpc_coefficients(mel), self.cfg.hop_length)  # (B, T) float64
+        x = self.quantize((s.double() - p).clamp(-1.0, 1.0))
+        signal = self.quantize(F.pad(s, (1, 0))[:, :-1].double())
+        lpc_in = torch.stack([signal, self.quantize(p)], dim=1)
+        return x.to(audio.device), lpc_in.to(audio.device)
 
     def conditioning(self, mel: torch.Tensor) -> torch.Tensor:
         """Conditioning features at sample rate: mel ``(B, n_mels, F)`` -> ``(B, cond_channels, F * hop)``."""
@@ -276,20 +368,27 @@ class WaveNet(nn.Module):
         proj = self.cond_proj(self.cond_net(mel))  # (B, L * G, F)
         return proj.view(b, self.cfg.n_layers, self.cfg.gate_channels, n_frames)
 
-    def forward(self, x: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mel: torch.Tensor, lpc_in: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits ``(B, n_classes, T)`` for true classes ``x`` ``(B, T)`` and mel ``(B, n_mels, F)``.
 
-        ``logits[:, :, t]`` depends only on ``x[:, :t]`` and the mel; ``T <= F * hop_length``
-        (the conditioning is cropped to ``T``). Sample 0 of ``x`` is aligned with the start of
-        frame 0, so training segments must start on a frame boundary.
+        ``logits[:, :, t]`` depends only on ``x[:, :t]``, ``lpc_in[:, :, :t + 1]`` and the mel;
+        ``T <= F * hop_length`` (the conditioning is cropped to ``T``). Sample 0 of ``x`` is aligned
+        with the start of frame 0, so training segments must start on a frame boundary. ``lpc_in``
+        ``(B, 2, T)``, required exactly in LPC mode, is :meth:`teacher_inputs`' second output.
         """
         cfg = self.cfg
         b, t = x.shape
         if t > mel.shape[-1] * cfg.hop_length:
             raise ValueError(f"{t} samples need more than the {mel.shape[-1]} mel frames given")
+        if (lpc_in is None) != (cfg.lpc_order == 0):
+            raise ValueError("lpc_in must be given exactly when lpc_order > 0 (see teacher_inputs)")
         start = torch.full((b, 1), self.silence, dtype=x.dtype, device=x.device)
         prev = torch.cat([start, x[:, :-1]], dim=1)  # (B, T): the input shifted right by one
-        h = self.embed(prev).transpose(1, 2)  # (B, T, R) -> (B, R, T)
+        emb = self.embed(prev)  # (B, T, R)
+        if lpc_in is not None:
+            # Summed in this order in the sample loops too: (excitation + signal) + prediction.
+            emb = emb + self.embed_signal(lpc_in[:, 0]) + self.embed_pred(lpc_in[:, 1])
+        h = emb.transpose(1, 2)  # (B, T, R) -> (B, R, T)
         n_frames = -(-t // cfg.hop_length)
         lc = self.layer_conditioning(mel)[..., :n_frames]  # (B, L, G, ceil(T / hop))
         skip = torch.zeros(b, cfg.skip_channels, t, dtype=h.dtype, device=h.device)
@@ -306,11 +405,21 @@ class WaveNet(nn.Module):
         ``embed`` ``(n_classes, R)``; ``dilated`` ``(L, 2R, G)`` with rows ``[:R]`` the tap on
         ``h[t - d]`` and rows ``[R:]`` the tap on ``h[t]``; ``out_w`` ``(L, G/2, R + S)`` (residual
         columns first), ``out_b`` ``(L, R + S)``; ``head1_w`` ``(S, S)``, ``head1_b`` ``(S,)``;
-        ``head2_w`` ``(S, n_classes)``, ``head2_b`` ``(n_classes,)``.
+        ``head2_w`` ``(S, n_classes)``, ``head2_b`` ``(n_classes,)``; in LPC mode also
+        ``embed_signal`` and ``embed_pred`` ``(n_classes, R)``.
         """
         with torch.no_grad():
             taps = torch.stack([layer.dilated.weight for layer in self.layers])  # (L, G, R, 2)
+            lpc = (
+                {
+                    "embed_signal": self.embed_signal.weight.detach().float().clone(),
+                    "embed_pred": self.embed_pred.weight.detach().float().clone(),
+                }
+                if self.cfg.lpc_order
+                else {}
+            )
             return {
+                **lpc,
                 "embed": self.embed.weight.detach().float().clone(),
                 # (L, G, R, 2) -> (L, 2, R, G) -> (L, 2R, G): tap k=0 multiplies h[t - d].
                 "dilated": taps.permute(0, 3, 2, 1)
@@ -340,7 +449,8 @@ class WaveNet(nn.Module):
         """Sample audio ``(B, F * hop_length)`` float32 for mel ``(B, n_mels, F)``: the reference loop.
 
         Step ``t`` of utterance ``b`` takes the first class whose CDF exceeds ``uniforms[b, t]``
-        (float64 in [0, 1), drawn up front from ``generator`` when not given). ``should_stop`` is
+        (float64 in [0, 1), drawn up front from ``generator`` when not given); in LPC mode that
+        class is the excitation's, added to the prediction (module docstring). ``should_stop`` is
         polled every :data:`STOP_CHECK_INTERVAL` samples and raises :class:`GenerationCancelled`;
         ``progress(done, total)`` is called as often. Runs without autograd state whatever the
         caller's grad mode: the caches hold detached tensors.
@@ -351,17 +461,61 @@ class WaveNet(nn.Module):
         state = self.incremental_state(mel.to(device))
         prev = torch.full((b,), self.silence, dtype=torch.long, device=device)
         classes = torch.empty(b, n, dtype=torch.long, device=device)
+        predictor = LinearPredictor(self, mel, n) if self.cfg.lpc_order else None
         for t in range(n):
             if t % STOP_CHECK_INTERVAL == 0:
                 if should_stop is not None and should_stop():
                     raise GenerationCancelled(f"cancelled after {t} of {n} samples")
                 if progress is not None and t:
                     progress(t, n)
-            prev = sample_from_logits(state.step(prev), u[:, t], temperature)
-            classes[:, t] = prev
+            if predictor is None:
+                prev = sample_from_logits(state.step(prev), u[:, t], temperature)
+                classes[:, t] = prev
+            else:
+                lpc_in = predictor.inputs(t).to(device)
+                chosen = sample_from_logits(state.step(prev, lpc_in), u[:, t], temperature)
+                prev = predictor.push(t, chosen.cpu()).to(device)
         if progress is not None:
             progress(n, n)
+        if predictor is not None:
+            return predictor.signal.to(mel.device)
         return mu_law_decode(classes, self.cfg.n_classes).to(mel.device)
+
+
+class LinearPredictor:
+    """The signal side of the reference loop in LPC mode: past samples, predictions, classes (CPU).
+
+    Per step, :meth:`inputs` predicts ``p_t`` and :meth:`push` turns the sampled excitation class
+    into ``s_t`` and the class of the realised excitation, the next step's ``x`` input.
+    """
+
+    def __init__(self, model: WaveNet, mel: torch.Tensor, n_samples: int) -> None:
+        cfg = model.cfg
+        self.model = model
+        self.hop = cfg.hop_length
+        self.coeffs = model.lpc_coefficients(mel)  # (B, F, order) float64
+        self.decoded = mu_law_decode(torch.arange(cfg.n_classes), cfg.n_classes)  # (n_classes,) float32
+        self.signal = torch.zeros(mel.shape[0], n_samples, dtype=torch.float32)  # (B, n) s, float32
+        self.p = torch.zeros(mel.shape[0], dtype=torch.float64)
+
+    def inputs(self, t: int) -> torch.Tensor:
+        """``(B, 2)`` classes of ``s[t - 1]`` and of ``p_t``, as :meth:`WaveNet.teacher_inputs` gives them."""
+        a = self.coeffs[:, t // self.hop]  # (B, order)
+        p = torch.zeros(a.shape[0], dtype=torch.float64)
+        for k in range(1, a.shape[1] + 1):
+            # The terms and order of vocoders.lpc.predict: zeros before the first sample.
+            past = self.signal[:, t - k].double() if t >= k else torch.zeros_like(p)
+            p = p + a[:, k - 1] * past
+        self.p = p
+        last = self.signal[:, t - 1].double() if t else torch.zeros_like(p)
+        return torch.stack([self.model.quantize(last), self.model.quantize(p)], dim=1)
+
+    def push(self, t: int, chosen: torch.Tensor) -> torch.Tensor:
+        """Store ``s_t`` for the sampled excitation classes ``chosen`` ``(B,)``; returns the classes
+        of the realised excitation ``clip(s_t - p_t, -1, 1)`` (``(B,)``)."""
+        s = (self.p + self.decoded[chosen].double()).clamp(-1.0, 1.0).float()
+        self.signal[:, t] = s
+        return self.model.quantize((s.double() - self.p).clamp(-1.0, 1.0))
 
 
 class IncrementalState:
@@ -380,6 +534,9 @@ class IncrementalState:
             # float64 copies: products of float32 values are exact in float64 (see module docstring).
             self.w = {k: v.double() for k, v in model.inference_weights().items()}
             self.embed = model.embed.weight.detach().float()
+            if cfg.lpc_order:
+                self.embed_signal = model.embed_signal.weight.detach().float()
+                self.embed_pred = model.embed_pred.weight.detach().float()
             lc = model.layer_conditioning(mel).detach()  # (B, L, G, F)
             self.cond = lc.permute(0, 3, 1, 2).double().contiguous()  # (B, F, L, G): one frame per read
         b = mel.shape[0]
@@ -390,8 +547,9 @@ class IncrementalState:
         self.position = 0
         self.n_samples = mel.shape[-1] * cfg.hop_length
 
-    def step(self, prev: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, n_classes)`` float32 of the next sample, given the previous classes ``prev`` ``(B,)``."""
+    def step(self, prev: torch.Tensor, lpc_in: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` float32 of the next sample, given the previous classes ``prev`` ``(B,)``
+        and, in LPC mode, the classes of the last sample and of the prediction ``lpc_in`` ``(B, 2)``."""
         cfg = self.cfg
         t = self.position
         if t >= self.n_samples:
@@ -399,6 +557,10 @@ class IncrementalState:
         r, half = cfg.residual_channels, cfg.gate_channels // 2
         cond = self.cond[:, t // cfg.hop_length]  # (B, L, G)
         h = self.embed[prev]  # (B, R)
+        if (lpc_in is None) != (cfg.lpc_order == 0):
+            raise ValueError("lpc_in must be given exactly when lpc_order > 0")
+        if lpc_in is not None:
+            h = h + self.embed_signal[lpc_in[:, 0]] + self.embed_pred[lpc_in[:, 1]]
         skip = torch.zeros(prev.shape[0], cfg.skip_channels, dtype=torch.float32, device=h.device)
         last = cfg.n_layers - 1
         for i, d in enumerate(cfg.dilations):

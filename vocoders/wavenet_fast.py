@@ -27,6 +27,11 @@ The loop runs in blocks of :data:`FAST_BLOCK_SIZE` samples with its state kept i
 calls: :meth:`FastWaveNet.stream` yields each block as soon as it is computed, and ``should_stop``
 is honoured between blocks.
 
+In LPC mode (``lpc_order > 0``) the kernel also keeps each utterance's signal: per step it sums the
+prediction in float64 in the reference loop's order (:class:`vocoders.wavenet.LinearPredictor`, no
+fused multiply-add: those products are not exact), finds classes by comparison with the same
+boundaries, and rounds the new sample to float32 as the reference does.
+
 "Exactly the same samples" holds against the reference run on the CPU: on a GPU its conditioning
 network, and so its samples, may differ in the last bits.
 """
@@ -44,7 +49,7 @@ import numba
 import numpy as np
 import torch
 
-from vocoders.mulaw import mu_law_decode
+from vocoders.mulaw import mu_law_decode, mu_law_thresholds
 from vocoders.wavenet import (
     RESIDUAL_SCALE,
     GenerationCancelled,
@@ -230,14 +235,19 @@ def _sample_group(
     prev: np.ndarray,
     classes: np.ndarray,
     scratch: tuple,
+    lpc: tuple,
 ) -> None:
     """Samples ``start:stop`` of utterances ``lo:hi`` in lock step: ``IncrementalState.step`` +
-    ``sample_from_logits`` for each.
+    ``sample_from_logits`` for each (and ``LinearPredictor``'s work in LPC mode).
 
     ``lengths[lo:hi]`` must be non-increasing: the utterances still running at step ``t`` are
-    then rows ``lo:lo + k``. ``scratch`` holds ``(B, ...)`` work arrays (see :func:`_scratch`).
+    then rows ``lo:lo + k``. ``scratch`` holds ``(B, ...)`` work arrays (see :func:`_scratch`);
+    ``lpc`` the run's ``coeffs``, ``signal`` and ``pred`` (:class:`_Run`) followed by the LPC
+    weights of :class:`FastWaveNet` (``order`` 0: a plain WaveNet, which reads none of them).
     """
     embed, dilated, out_w, out_b, last_skip_w, head1_w, head1_b, head2_w, head2_b = weights
+    coeffs, signal, pred, embed_signal, embed_pred, decoded, thresholds = lpc
+    order = coeffs.shape[2]
     res_scale, skip_scale = scales
     taps, a, skip, y, logits, z, o, y_acc, e, scale, scale_bits = scratch
     n_layers, two_r, n_gate = dilated.shape
@@ -257,8 +267,20 @@ def _sample_group(
         # taps[b] = [h[t - d], h[t]]: the dilated conv's input; its second half is h.
         for b in range(lo, end):
             x_prev = prev[b]
-            for j in range(r):
-                taps[b, r + j] = embed[x_prev, j]
+            if order > 0:
+                # LinearPredictor.inputs: the same terms in the same order, zeros before the start.
+                p = 0.0
+                for lag in range(1, order + 1):
+                    past = np.float64(signal[b, t - lag]) if t >= lag else 0.0
+                    p = p + coeffs[b, frame, lag - 1] * past
+                pred[b] = p
+                c_signal = _quantize(np.float64(signal[b, t - 1]) if t >= 1 else 0.0, thresholds)
+                c_pred = _quantize(p, thresholds)
+                for j in range(r):
+                    taps[b, r + j] = embed[x_prev, j] + embed_signal[c_signal, j] + embed_pred[c_pred, j]
+            else:
+                for j in range(r):
+                    taps[b, r + j] = embed[x_prev, j]
             for j in range(n_skip):
                 skip[b, j] = np.float32(0.0)
         for layer in range(n_layers):
@@ -333,7 +355,28 @@ def _sample_group(
                     chosen = c
                     break
             classes[b, t] = chosen
-            prev[b] = chosen
+            if order > 0:
+                # LinearPredictor.push: the sample, and the class of the realised excitation.
+                v = min(max(pred[b] + np.float64(decoded[chosen]), -1.0), 1.0)
+                s_t = np.float32(v)
+                signal[b, t] = s_t
+                prev[b] = _quantize(min(max(np.float64(s_t) - pred[b], -1.0), 1.0), thresholds)
+            else:
+                prev[b] = chosen
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
+def _quantize(x: float, thresholds: np.ndarray) -> int:
+    """The boundaries at or below ``x``: :func:`vocoders.mulaw.mu_law_quantize` by bisection."""
+    lo = 0
+    hi = thresholds.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if thresholds[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
@@ -354,12 +397,13 @@ def _sample_block(
     prev: np.ndarray,
     classes: np.ndarray,
     scratch: tuple,
+    lpc: tuple,
 ) -> None:
     """Samples ``start:stop`` of every lock-step group ``bounds[g]:bounds[g + 1]``, one after another."""
     for g in range(bounds.shape[0] - 1):
         _sample_group(
             bounds[g], bounds[g + 1], start, stop, hop, temperature, scales, dilations, offsets, weights,
-            lengths, cond, uniforms, queues, prev, classes, scratch,
+            lengths, cond, uniforms, queues, prev, classes, scratch, lpc,
         )  # fmt: skip
 
 
@@ -384,12 +428,13 @@ def _sample_block_parallel(
     prev: np.ndarray,
     classes: np.ndarray,
     scratch: tuple,
+    lpc: tuple,
 ) -> None:
     """:func:`_sample_block` with the groups spread over numba's threads (they share nothing)."""
     for g in numba.prange(bounds.shape[0] - 1):
         _sample_group(
             bounds[g], bounds[g + 1], start, stop, hop, temperature, scales, dilations, offsets, weights,
-            lengths, cond, uniforms, queues, prev, classes, scratch,
+            lengths, cond, uniforms, queues, prev, classes, scratch, lpc,
         )  # fmt: skip
 
 
@@ -447,6 +492,9 @@ class _Run:
     prev: np.ndarray  # (B,) int64 previous class
     classes: np.ndarray  # (B, n_max) int64
     scratch: tuple[np.ndarray, ...]
+    coeffs: np.ndarray  # (B, F_max, order) float64 predictor; order 0 for a plain WaveNet
+    signal: np.ndarray  # (B, n_max) float32 samples in LPC mode, (B, 1) unused otherwise
+    pred: np.ndarray  # (B,) float64 the current step's prediction (LPC mode)
 
 
 class FastWaveNet:
@@ -489,6 +537,24 @@ class FastWaveNet:
         # Layer l's ring buffer starts at offsets[l] in an utterance's queue row: dilation * R floats.
         self._offsets = np.concatenate([[0], np.cumsum(self._dilations[:-1])]).astype(np.int64) * r
         self._queue_size = int(self._dilations.sum()) * r
+        n_classes = self.cfg.n_classes
+        if self.cfg.lpc_order:
+            # The order _sample_group unpacks after the run's arrays: embeddings of the last sample's
+            # and the prediction's classes, every class's decoded sample, the class boundaries.
+            self._lpc_weights = (
+                f32(w["embed_signal"]),
+                f32(w["embed_pred"]),
+                mu_law_decode(np.arange(n_classes), n_classes),
+                mu_law_thresholds(n_classes),
+            )
+        else:
+            # Placeholders of the same types: a plain WaveNet never reads them.
+            self._lpc_weights = (
+                np.zeros((1, r), dtype=np.float32),
+                np.zeros((1, r), dtype=np.float32),
+                np.zeros(1, dtype=np.float32),
+                np.zeros(1, dtype=np.float64),
+            )
 
     @classmethod
     def from_model(cls, model: WaveNet, parallel: bool = True) -> FastWaveNet:
@@ -503,8 +569,11 @@ class FastWaveNet:
             return 1
         return max(1, min(batch // _TILE, numba.get_num_threads()))
 
-    def _start(self, conds: list[np.ndarray], uniforms: list[np.ndarray]) -> _Run:
-        """A run over utterances with per-layer conditioning ``(F_i, L, G)`` and uniforms ``(n_i,)``."""
+    def _start(
+        self, conds: list[np.ndarray], uniforms: list[np.ndarray], coeffs: list[np.ndarray] | None = None
+    ) -> _Run:
+        """A run over utterances with per-layer conditioning ``(F_i, L, G)``, uniforms ``(n_i,)`` and,
+        in LPC mode, predictor coefficients ``(F_i, order)`` float64."""
         cfg = self.cfg
         b = len(conds)
         n_groups = self._n_groups(b)
@@ -517,9 +586,13 @@ class FastWaveNet:
         n_max = int(lengths.max())
         cond = np.zeros((b, -(-n_max // cfg.hop_length), cfg.n_layers, cfg.gate_channels), dtype=np.float32)
         u = np.zeros((b, n_max), dtype=np.float64)
+        lpc_order = self.cfg.lpc_order
+        a = np.zeros((b, cond.shape[1] if lpc_order else 1, lpc_order), dtype=np.float64)
         for row, i in enumerate(order):
             cond[row, : conds[i].shape[0]] = conds[i]
             u[row, : len(uniforms[i])] = uniforms[i]
+            if coeffs is not None:
+                a[row, : coeffs[i].shape[0]] = coeffs[i]
         return _Run(
             order=order,
             bounds=bounds,
@@ -530,7 +603,23 @@ class FastWaveNet:
             prev=np.full(b, self._model.silence, dtype=np.int64),
             classes=np.zeros((b, n_max), dtype=np.int64),
             scratch=_scratch(cfg, b),
+            coeffs=a,
+            signal=np.zeros((b, n_max if lpc_order else 1), dtype=np.float32),
+            pred=np.zeros(b, dtype=np.float64),
         )
+
+    def _coefficients(self, mel: torch.Tensor) -> list[np.ndarray] | None:
+        """Predictor ``(F, order)`` float64 of each utterance of mel ``(B, n_mels, F)``; None without LPC."""
+        if not self.cfg.lpc_order:
+            return None
+        return list(self._model.lpc_coefficients(mel.detach().cpu().float()).numpy())
+
+    def _audio(self, run: _Run, row: int | np.ndarray, start: int, stop: int) -> torch.Tensor:
+        """Samples ``start:stop`` of kernel row(s) ``row`` as float32: the signal in LPC mode, else
+        the decoded classes."""
+        if self.cfg.lpc_order:
+            return torch.from_numpy(run.signal[row, start:stop].copy())
+        return mu_law_decode(torch.from_numpy(run.classes[row, start:stop]), self.cfg.n_classes)
 
     def _layer_conditioning(self, mel: torch.Tensor) -> np.ndarray:
         """``(B, n_mels, F)`` -> ``(B, F, L, G)`` float32: one frame of all layers per read."""
@@ -556,7 +645,7 @@ class FastWaveNet:
             kernel(
                 run.bounds, start, stop, cfg.hop_length, float(temperature), self._scales, self._dilations,
                 self._offsets, self._weights, run.lengths, run.cond, run.uniforms, run.queues, run.prev,
-                run.classes, run.scratch,
+                run.classes, run.scratch, (run.coeffs, run.signal, run.pred, *self._lpc_weights),
             )  # fmt: skip
             if progress is not None:
                 progress(stop, n)
@@ -571,7 +660,7 @@ class FastWaveNet:
     ) -> _Run:
         u = generation_uniforms(self.cfg, mel, uniforms, generator, temperature).numpy()
         lc = self._layer_conditioning(mel)
-        return self._start(list(lc), list(u))
+        return self._start(list(lc), list(u), self._coefficients(mel))
 
     def stream(
         self,
@@ -600,7 +689,7 @@ class FastWaveNet:
     ) -> Iterator[torch.Tensor]:
         inverse = np.argsort(run.order)
         for start, stop in self._blocks(run, temperature, should_stop, progress):
-            yield mu_law_decode(torch.from_numpy(run.classes[inverse, start:stop]), self.cfg.n_classes)
+            yield self._audio(run, inverse, start, stop)
 
     def generate(
         self,
@@ -620,7 +709,7 @@ class FastWaveNet:
         run = self._batch_run(mel, uniforms, generator, temperature)
         for _ in self._blocks(run, temperature, should_stop, progress):
             pass
-        return mu_law_decode(torch.from_numpy(run.classes[np.argsort(run.order)]), self.cfg.n_classes)
+        return self._audio(run, np.argsort(run.order), 0, int(run.lengths.max()))
 
     def _many_run(
         self,
@@ -634,7 +723,7 @@ class FastWaveNet:
         for name, given in (("generators", generators), ("uniforms", uniforms)):
             if given is not None and len(given) != len(mels):
                 raise ValueError(f"{name} must have one entry per mel ({len(mels)}), got {len(given)}")
-        conds, us = [], []
+        conds, us, coeffs = [], [], []
         for i, mel in enumerate(mels):
             if mel.dim() != 2:
                 raise ValueError(f"each mel must have shape (n_mels, F), got {tuple(mel.shape)} at {i}")
@@ -643,7 +732,10 @@ class FastWaveNet:
             # One utterance at a time: the same calls, and so the same numbers, as generate(mel[None]).
             us.append(generation_uniforms(self.cfg, mel[None], u_i, gen, temperature).numpy()[0])
             conds.append(self._layer_conditioning(mel[None])[0])
-        return self._start(conds, us)
+            a = self._coefficients(mel[None])
+            if a is not None:
+                coeffs.append(a[0])
+        return self._start(conds, us, coeffs if self.cfg.lpc_order else None)
 
     def stream_many(
         self,
@@ -674,9 +766,7 @@ class FastWaveNet:
             pieces = []
             for row in rows:
                 end = max(start, min(stop, int(run.lengths[row])))
-                pieces.append(
-                    mu_law_decode(torch.from_numpy(run.classes[row, start:end]), self.cfg.n_classes)
-                )
+                pieces.append(self._audio(run, row, start, end))
             yield pieces
 
     def generate_many(
@@ -698,7 +788,4 @@ class FastWaveNet:
         run = self._many_run(mels, generators, uniforms, temperature)
         for _ in self._blocks(run, temperature, should_stop, progress):
             pass
-        return [
-            mu_law_decode(torch.from_numpy(run.classes[row, : run.lengths[row]]), self.cfg.n_classes)
-            for row in np.argsort(run.order)
-        ]
+        return [self._audio(run, row, 0, int(run.lengths[row])) for row in np.argsort(run.order)]

@@ -44,7 +44,7 @@ class WaveNetVocoder(Vocoder):
 
     @classmethod
     def build_model(cls, config: WaveNetConfig, audio: AudioConfig) -> WaveNet:
-        return WaveNet(config)
+        return WaveNet(config, audio)
 
     def _select_backend(self, backend: str) -> None:
         resolved = FAST if backend == AUTO else backend
@@ -63,6 +63,8 @@ class WaveNetVocoder(Vocoder):
     def generator_name(self) -> str:
         c = self.config
         shape = f"{c.n_layers} layers, {c.residual_channels} residual channels, {c.n_classes} mu-law classes"
+        if c.lpc_order:
+            shape += f", order-{c.lpc_order} linear prediction"
         loop = "numba sample loop" if self._backend == FAST else "PyTorch reference loop"
         return f"WaveNet ({shape}), {self.parameter_count() / 1e6:.2f} M parameters, {loop}"
 

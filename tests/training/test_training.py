@@ -309,3 +309,26 @@ def test_two_process_gloo_ddp_ranks_hold_identical_trained_weights(corpus: Path,
     train(recipe, ctx.run_dir, ctx.loop, ctx.dist, progress=False)
     single = recipe.state_modules()["model"].state_dict()
     assert not all(torch.equal(single[k], rank0[f"model.{k}"]) for k in single)
+
+
+def test_an_lpc_wavenet_trains_validates_and_exports(corpus: Path, tmp_path: Path) -> None:
+    from vocoders.registry import load_vocoder
+
+    torch.manual_seed(0)
+    req = _request("wavenet", corpus, tmp_path, config="tiny-lpc")
+    recipe = build_recipe(req, build_context(req))
+    assert recipe.model.cfg.lpc_order > 0
+    for group in recipe.opt.param_groups:
+        group["lr"] = TEST_LR["wavenet"]
+    batch = recipe.get_batch([0, 1])
+    losses = [recipe.train_step(step, batch)["loss"] for step in range(25)]
+    assert np.mean(losses[-3:]) < 0.96 * np.mean(losses[:3]), losses
+    scores = recipe.validate(25, tmp_path / "run")
+    assert scores["val_ce_ema"] > 0 and 1 <= scores["val_pesq"] <= 4.7
+    recipe.export(25)
+    vocoder = load_vocoder(tmp_path / "voice" / "wavenet", recipe.ctx.audio)
+    assert vocoder.config.lpc_order == recipe.model.cfg.lpc_order
+    _, _, mel = next(recipe.data.validation_utterances(1))
+    with torch.inference_mode():
+        audio = vocoder.vocode([mel[None, :, :5]], seed=1)[0]
+    assert audio.shape == (5 * recipe.ctx.audio.hop_length,) and np.abs(audio).max() > 0

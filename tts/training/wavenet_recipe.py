@@ -1,9 +1,10 @@
 """WaveNet recipe: teacher-forced cross-entropy on mu-law classes of random segments, with EMA.
 
 Every sample's class is predicted from the true previous samples and the mel (teacher forcing), so
-a whole segment trains in one parallel forward. The exported weights are an exponential moving
-average of the trained ones, which is what makes sampled audio clean (Oord et al., 2016; Tacotron 2).
-"""
+a whole segment trains in one parallel forward. An LPC WaveNet (``small-lpc``) trains the same way
+on the classes of the excitation behind its mel-derived predictor (``WaveNet.teacher_inputs``).
+The exported weights are an exponential moving average of the trained ones, which is what makes
+sampled audio clean (Oord et al., 2016; Tacotron 2)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from tts.training.common import RunContext, export_model, load_init_weights, tra
 from tts.training.vocoder_data import VocoderData
 from tts.training.vocoder_validation import score_copy_synthesis
 from vocoders.kinds import VocoderKind
-from vocoders.mulaw import mu_law_encode
 from vocoders.wavenet import WaveNet, wavenet_config
 from vocoders.wavenet_fast import FastWaveNet
 
@@ -41,7 +41,7 @@ VALIDATION_SEED = 0
 class WaveNetRecipeConfig:
     """Recipe hyperparameters."""
 
-    model: str = "small"  # tiny | small (2 CPU cores) | base (GPU)
+    model: str = "small"  # tiny | small (2 CPU cores) | small-lpc (small + linear prediction) | base (GPU)
     segment_samples: int = 8000  # half a second at 16 kHz: several receptive fields per segment
     lr: float = 1e-3  # Adam; WaveNet trains stably at this rate with gradient clipping
     lr_decay: float = 0.5  # multiplied into the learning rate every decay_steps
@@ -57,7 +57,7 @@ class WaveNetRecipe:
         self.cfg = cfg
         self.data = VocoderData(ctx, cfg.segment_samples, mel_dir=mel_dir)
         self.model_cfg = wavenet_config(cfg.model, ctx.audio.hop_length, ctx.audio.n_mels)
-        self.model = WaveNet(self.model_cfg).to(ctx.device)
+        self.model = WaveNet(self.model_cfg, ctx.audio).to(ctx.device)
         load_init_weights(ctx, self.model, self.name)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
@@ -77,9 +77,10 @@ class WaveNetRecipe:
         return self.data.batch(indices)
 
     def _loss(self, model: torch.nn.Module, audio: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
-        target = mu_law_encode(audio.clamp(-1.0, 1.0), self.model_cfg.n_classes)  # (B, T) long
+        # Classes of the audio, or of the excitation and the predictor's inputs in LPC mode.
+        target, lpc_in = self.model.teacher_inputs(audio, mel)  # (B, T) long, (B, 2, T) long or None
         with torch.autocast(self.ctx.device.type, dtype=torch.bfloat16, enabled=self.ctx.amp):
-            logits = model(target, mel)  # (B, n_classes, T)
+            logits = model(target, mel, lpc_in)  # (B, n_classes, T)
         return F.cross_entropy(logits.float(), target)
 
     def train_step(self, step: int, batch: Any) -> dict[str, float]:

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="LJSpeech-format corpus (metadata.csv, wavs/)")
     p.add_argument("--out", required=True, help="voice directory to write the model into")
     p.add_argument("--config", default=None, help="model preset (text2mel: tiny|small|base; "
-                   "hifigan: v1|v2|v3|tiny; vocos: base|small|tiny; wavenet: tiny|small|base)")
+                   "hifigan: v1|v2|v3|tiny; vocos: base|small|tiny; wavenet: tiny|small|base, "
+                   "or tiny-lpc|small-lpc with linear prediction)")
     p.add_argument("--run-dir", default=None, help="training state folder (default runs/<voice>/<model>)")
     p.add_argument("--max-steps", type=int, default=None, help="stop at this step")
     p.add_argument("--batch-size", type=int, default=None)
