@@ -66,7 +66,7 @@ def export_model(
     init_voice(ctx.voice_dir, ctx.voice_name, ctx.language, ctx.audio, symbols)
     extra: dict[str, Any] = {"step": step, "training": training_note}
     if cpu_hours is not None:
-        extra[CPU_HOURS_KEY] = round(cpu_hours, 4)
+        extra[CPU_HOURS_KEY] = cpu_hours
     save_model(ctx.voice_dir / kind, module, kind, config, ctx.audio, extra=extra, half=ctx.half_weights)
     register_model(ctx.voice_dir, kind)
     logger.info("exported %s at step %d to %s", kind, step, ctx.voice_dir)
