@@ -121,17 +121,6 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
     "tiny": WaveNetConfig(
         n_layers=4, dilation_cycle=2, residual_channels=8, gate_channels=16, skip_channels=8, cond_channels=8
     ),
-    # Unit tests of LPC mode, and quick comparisons with "tiny": the same network behind an
-    # 8th-order predictor (order 8 suits the test features' coarse 20-band mels).
-    "tiny-lpc": WaveNetConfig(
-        n_layers=4,
-        dilation_cycle=2,
-        residual_channels=8,
-        gate_channels=16,
-        skip_channels=8,
-        cond_channels=8,
-        lpc_order=8,
-    ),
     # Trainable on 2 CPU cores (about 1 s per step of 4 x 8000 samples); receptive field 511
     # samples (32 ms at 16 kHz), the mel supplies the longer context.
     "small": WaveNetConfig(
@@ -141,16 +130,6 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
         gate_channels=128,
         skip_channels=64,
         cond_channels=64,
-    ),
-    # "small" modelling the excitation behind a 16th-order predictor, as LPCNet does at 16 kHz.
-    "small-lpc": WaveNetConfig(
-        n_layers=16,
-        dilation_cycle=8,
-        residual_channels=64,
-        gate_channels=128,
-        skip_channels=64,
-        cond_channels=64,
-        lpc_order=16,
     ),
     # GPU training: deeper (receptive field 766 samples) but as narrow as "small", which keeps
     # the CPU sample loop (wavenet_fast) near real time.
@@ -163,6 +142,16 @@ WAVENET_PRESETS: dict[str, WaveNetConfig] = {
         cond_channels=128,
     ),
 }
+# LPC mode (lpc_order > 0): the same networks modelling the excitation behind a predictor.
+WAVENET_PRESETS.update(
+    {
+        # Unit tests of LPC mode, and quick comparisons with "tiny" (order 8 suits the test
+        # features' coarse 20-band mels).
+        "tiny-lpc": dataclasses.replace(WAVENET_PRESETS["tiny"], lpc_order=8),
+        # "small" behind a 16th-order predictor, as LPCNet does at 16 kHz.
+        "small-lpc": dataclasses.replace(WAVENET_PRESETS["small"], lpc_order=16),
+    }
+)
 
 
 def wavenet_config(name: str, hop_length: int, n_mels: int) -> WaveNetConfig:
